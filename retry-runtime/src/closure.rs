@@ -1,0 +1,228 @@
+//! Retrying a closure: the same loop as `#[retry]`, without the macro.
+
+use crate::event::RetryEvent;
+use crate::policy::RetryPolicy;
+use crate::__private::{State, Step, SyncClock, sleep_blocking};
+use crate::verdict::{IntoVerdict, Verdict};
+
+/// Decides whether an error is worth retrying: implemented by every
+/// `Fn(&E) -> bool` and `Fn(&E) -> Verdict`, and by [`RetryAll`].
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot classify errors of type `{E}`",
+    note = "a classifier is a function or closure taking `&{E}` and returning `bool` or `retry_runtime::Verdict`"
+)]
+pub trait Classify<E> {
+    /// The verdict for `error`.
+    fn classify(&self, error: &E) -> Verdict;
+}
+
+impl<E, F, V> Classify<E> for F
+where
+    F: Fn(&E) -> V,
+    V: IntoVerdict,
+{
+    fn classify(&self, error: &E) -> Verdict {
+        self(error).into_verdict()
+    }
+}
+
+/// The default classifier: every error is retried.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct RetryAll;
+
+impl<E> Classify<E> for RetryAll {
+    fn classify(&self, _: &E) -> Verdict {
+        Verdict::Retry
+    }
+}
+
+/// Observes retries: implemented by every `Fn(&RetryEvent<'_, E>)` and by [`Silent`].
+pub trait Notify<E> {
+    /// Called before each sleep.
+    fn notify(&self, event: &RetryEvent<'_, E>);
+}
+
+impl<E, F: Fn(&RetryEvent<'_, E>)> Notify<E> for F {
+    fn notify(&self, event: &RetryEvent<'_, E>) {
+        self(event);
+    }
+}
+
+/// The default hook: does nothing.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Silent;
+
+impl<E> Notify<E> for Silent {
+    fn notify(&self, _: &RetryEvent<'_, E>) {}
+}
+
+/// A retried operation, ready to run: built by [`RetryPolicy::retry`] or
+/// [`RetryPolicy::retry_async`], configured with [`when`](Self::when),
+/// [`on_retry`](Self::on_retry) and [`named`](Self::named), run with
+/// [`call`](Retry::call).
+///
+/// ```
+/// use std::time::Duration;
+/// use retry_runtime::RetryPolicy;
+///
+/// let policy = RetryPolicy::new().max_attempts(4).base(Duration::from_millis(1));
+/// let mut calls = 0;
+/// let answer = policy
+///     .retry(|| {
+///         calls += 1;
+///         if calls < 3 { Err(std::io::ErrorKind::ConnectionReset) } else { Ok(42) }
+///     })
+///     .when(|kind| *kind == std::io::ErrorKind::ConnectionReset)
+///     .call();
+/// assert_eq!(answer, Ok(42));
+/// assert_eq!(calls, 3);
+/// ```
+#[derive(Debug)]
+#[must_use = "a retried operation does nothing until `call` runs it"]
+pub struct Retry<Op, C = RetryAll, N = Silent> {
+    policy: RetryPolicy,
+    operation: Op,
+    classify: C,
+    notify: N,
+    function: &'static str,
+}
+
+/// The async form of [`Retry`], built by [`RetryPolicy::retry_async`].
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+/// # async fn main() {
+/// use retry_runtime::RetryPolicy;
+///
+/// let mut calls = 0;
+/// let answer = RetryPolicy::new()
+///     .retry_async(|| {
+///         calls += 1;
+///         let attempt = calls;
+///         async move { if attempt < 2 { Err("busy") } else { Ok(attempt) } }
+///     })
+///     .call()
+///     .await;
+/// assert_eq!(answer, Ok(2));
+/// # }
+/// ```
+#[derive(Debug)]
+#[must_use = "a retried operation does nothing until `call` runs it"]
+pub struct RetryAsync<Op, C = RetryAll, N = Silent> {
+    inner: Retry<Op, C, N>,
+}
+
+impl RetryPolicy {
+    /// Retries `operation` (a closure returning `Result`) under this policy.
+    ///
+    /// See [`Retry`] for an example.
+    pub fn retry<Op, T, E>(&self, operation: Op) -> Retry<Op>
+    where
+        Op: FnMut() -> Result<T, E>,
+    {
+        Retry { policy: *self, operation, classify: RetryAll, notify: Silent, function: "closure" }
+    }
+
+    /// Retries `operation` (a closure returning a future of `Result`) under
+    /// this policy, sleeping on tokio's timer.
+    ///
+    /// See [`RetryAsync`] for an example.
+    pub fn retry_async<Op, Fut, T, E>(&self, operation: Op) -> RetryAsync<Op>
+    where
+        Op: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, E>>,
+    {
+        RetryAsync { inner: Retry { policy: *self, operation, classify: RetryAll, notify: Silent, function: "closure" } }
+    }
+}
+
+impl<Op, C, N> Retry<Op, C, N> {
+    fn with_classifier<C2>(self, classify: C2) -> Retry<Op, C2, N> {
+        Retry { policy: self.policy, operation: self.operation, classify, notify: self.notify, function: self.function }
+    }
+
+    fn with_hook<N2>(self, notify: N2) -> Retry<Op, C, N2> {
+        Retry { policy: self.policy, operation: self.operation, classify: self.classify, notify, function: self.function }
+    }
+
+    /// Names the operation in [`RetryEvent::function`].
+    pub fn named(mut self, function: &'static str) -> Self {
+        self.function = function;
+        self
+    }
+}
+
+impl<Op, C, N, T, E> Retry<Op, C, N>
+where
+    Op: FnMut() -> Result<T, E>,
+{
+    /// Retries only the errors `classify` calls transient (`true` or a retrying [`Verdict`]).
+    pub fn when<V: IntoVerdict, F: Fn(&E) -> V>(self, classify: F) -> Retry<Op, F, N> {
+        self.with_classifier(classify)
+    }
+
+    /// Calls `hook` before each sleep.
+    pub fn on_retry<F: Fn(&RetryEvent<'_, E>)>(self, hook: F) -> Retry<Op, C, F> {
+        self.with_hook(hook)
+    }
+
+    /// Runs the operation until it succeeds, fails permanently, or runs out of
+    /// attempts or time; returns the last result.
+    pub fn call(mut self) -> Result<T, E>
+    where
+        C: Classify<E>,
+        N: Notify<E>,
+    {
+        let mut state = State::<SyncClock>::new(self.policy, self.function);
+        loop {
+            let result = (self.operation)();
+            match state.step(result, |e| self.classify.classify(e), |event| self.notify.notify(event)) {
+                Step::Return(result) => return result,
+                Step::Sleep(delay) => sleep_blocking(delay),
+            }
+        }
+    }
+}
+
+impl<Op, C, N> RetryAsync<Op, C, N> {
+    /// Names the operation in [`RetryEvent::function`].
+    pub fn named(self, function: &'static str) -> Self {
+        RetryAsync { inner: self.inner.named(function) }
+    }
+}
+
+impl<Op, C, N, Fut, T, E> RetryAsync<Op, C, N>
+where
+    Op: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, E>>,
+{
+    /// Retries only the errors `classify` calls transient (`true` or a retrying [`Verdict`]).
+    pub fn when<V: IntoVerdict, F: Fn(&E) -> V>(self, classify: F) -> RetryAsync<Op, F, N> {
+        RetryAsync { inner: self.inner.with_classifier(classify) }
+    }
+
+    /// Calls `hook` before each sleep.
+    pub fn on_retry<F: Fn(&RetryEvent<'_, E>)>(self, hook: F) -> RetryAsync<Op, C, F> {
+        RetryAsync { inner: self.inner.with_hook(hook) }
+    }
+
+    /// Runs the operation until it succeeds, fails permanently, or runs out of
+    /// attempts or time; returns the last result.
+    #[cfg(feature = "tokio")]
+    pub async fn call(self) -> Result<T, E>
+    where
+        C: Classify<E>,
+        N: Notify<E>,
+    {
+        let Retry { policy, mut operation, classify, notify, function } = self.inner;
+        let mut state = State::<crate::__private::AsyncClock>::new(policy, function);
+        loop {
+            let result = operation().await;
+            let delay = match state.step(result, |e| classify.classify(e), |event| notify.notify(event)) {
+                Step::Return(result) => return result,
+                Step::Sleep(delay) => delay,
+            };
+            crate::__private::sleep(delay).await;
+        }
+    }
+}

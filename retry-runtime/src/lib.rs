@@ -1,0 +1,223 @@
+//! Retry with backoff and jitter for ordinary Rust functions.
+//!
+//! Put `#[retry]` on a function that returns `Result`, and each call runs the
+//! body again when it fails, sleeping a growing, randomised delay between
+//! attempts, until it succeeds, the error is permanent, or the attempts or
+//! the time budget run out. The function keeps its signature; the caller gets
+//! the value, or the last error unchanged.
+//!
+//! ```
+//! use retry_runtime::retry;
+//!
+//! #[derive(Debug)]
+//! enum DbError { Busy, Constraint }
+//!
+//! fn is_transient(error: &DbError) -> bool {
+//!     matches!(error, DbError::Busy)
+//! }
+//!
+//! struct Repo { busy_for: u32 }
+//!
+//! impl Repo {
+//!     // A `&mut self` method: the body runs once per attempt.
+//!     #[retry(max = 5, base = "1ms", jitter = "equal", on = is_transient)]
+//!     fn save(&mut self, id: u64) -> Result<u64, DbError> {
+//!         if self.busy_for > 0 {
+//!             self.busy_for -= 1;
+//!             return Err(DbError::Busy); // ends this attempt, not the call
+//!         }
+//!         Ok(id)
+//!     }
+//! }
+//!
+//! // An async free function: sleeps on tokio's timer.
+//! #[retry(max = 3, base = "10ms", cap = "1s")]
+//! async fn fetch(flaky: &std::sync::atomic::AtomicU32) -> Result<&'static str, std::io::Error> {
+//!     if flaky.fetch_sub(1, std::sync::atomic::Ordering::Relaxed) > 0 {
+//!         Err(std::io::ErrorKind::ConnectionReset.into())
+//!     } else {
+//!         Ok("fetched")
+//!     }
+//! }
+//!
+//! let mut repo = Repo { busy_for: 2 };
+//! assert_eq!(repo.save(7).unwrap(), 7);
+//!
+//! # let runtime = tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap();
+//! let flaky = std::sync::atomic::AtomicU32::new(1);
+//! assert_eq!(runtime.block_on(fetch(&flaky)).unwrap(), "fetched");
+//! ```
+//!
+//! # The attribute
+//!
+//! Every argument is optional, and each may be given once.
+//!
+//! | key | value | default | meaning |
+//! |---|---|---|---|
+//! | `max` | integer ≥ 1 | `3` | total attempts, the first included (`max = 1`: no retry) |
+//! | `base` | duration string | `"100ms"` | delay before the first retry |
+//! | `cap` | duration string | `"30s"` | upper bound on any single delay (after jitter) |
+//! | `multiplier` | float ≥ 1.0 | `2.0` | growth factor of `exponential` |
+//! | `backoff` | `"exponential"`, `"linear"`, `"fixed"` | `"exponential"` | see [`Backoff`] |
+//! | `jitter` | `"none"`, `"full"`, `"equal"`, `"decorrelated"`, or a float in (0, 1] | `"full"` | see [`Jitter`] |
+//! | `on` | `Fn(&E) -> bool` or `Fn(&E) -> Verdict` | retry every error | the classifier, see [`Verdict`] |
+//! | `deadline` | duration string | none | total time budget from the first attempt |
+//! | `on_retry` | `Fn(&RetryEvent<'_, E>)` | none | called before each sleep, see [`RetryEvent`] |
+//! | `policy` | expression giving a [`RetryPolicy`] or `&RetryPolicy` | none | a policy built at run time; excludes `max` … `deadline` |
+//! | `clone` | `clone(arg, …)` | none | by-value arguments the body consumes: cloned for each attempt |
+//! | `crate` | path | `::retry_runtime` | where this crate is, if renamed |
+//!
+//! Durations are written like `"250ms"`, `"2s"`, `"1m30s"`, `"500us"`, `"1h"`.
+//! Values are checked at compile time: `max = 0`, `multiplier = 0.5`,
+//! `base = "100xs"`, `cap` below `base`, an unknown key or a repeated one are
+//! compile errors pointing at the argument.
+//!
+//! ## `on`: which errors are worth retrying
+//!
+//! Without `on`, every `Err` is retried. With it, the classifier sees each
+//! error and answers `true`/`false`, or a [`Verdict`]; `Verdict::RetryAfter`
+//! replaces the computed delay with the server's hint (still capped by `cap`).
+//! The expression is evaluated after each attempt, so it may be a path, a
+//! closure, or a field of `self`.
+//!
+//! ## `deadline`: a total time budget
+//!
+//! Measured from the start of the first attempt (on tokio's clock in async
+//! functions). A retry whose sleep would end past the deadline is not made:
+//! the last error is returned at once. A `RetryAfter` hint that would end past
+//! it likewise stops the call rather than retrying early.
+//!
+//! ```
+//! use retry_runtime::{retry, testing::SleepRecorder};
+//!
+//! #[retry(max = 10, base = "1s", jitter = "none", deadline = "5s")]
+//! fn down() -> Result<(), ()> { Err(()) }
+//!
+//! let sleeps = SleepRecorder::install(); // sleeps are skipped, so time does not pass
+//! assert!(down().is_err());
+//! // 1 + 2 fit in 5 s; 1 + 2 + 4 would not.
+//! assert_eq!(sleeps.delays().len(), 2);
+//! ```
+//!
+//! ## `policy`: configuration at run time
+//!
+//! ```
+//! use std::time::Duration;
+//! use retry_runtime::{retry, RetryPolicy};
+//!
+//! struct Client { policy: RetryPolicy, failures_left: u32 }
+//!
+//! impl Client {
+//!     #[retry(policy = &self.policy)]
+//!     fn get(&mut self) -> Result<u32, String> {
+//!         if self.failures_left > 0 {
+//!             self.failures_left -= 1;
+//!             return Err("unavailable".into());
+//!         }
+//!         Ok(200)
+//!     }
+//! }
+//!
+//! let policy = RetryPolicy::new().max_attempts(5).base(Duration::from_millis(1)).validate()?;
+//! let mut client = Client { policy, failures_left: 3 };
+//! assert_eq!(client.get(), Ok(200));
+//! # Ok::<(), retry_runtime::PolicyError>(())
+//! ```
+//!
+//! ## `clone`: arguments the body consumes
+//!
+//! The body runs once per attempt, so a by-value argument it moves would be
+//! gone by the second attempt (`use of moved value`). List such arguments in
+//! `clone(…)`: each attempt then gets its own clone, and the caller's value is
+//! only borrowed.
+//!
+//! ```
+//! use retry_runtime::retry;
+//!
+//! fn send(request: Vec<u8>) -> Result<usize, Vec<u8>> {
+//!     if request.is_empty() { Err(request) } else { Ok(request.len()) }
+//! }
+//!
+//! #[retry(max = 2, base = "1ms", clone(request))]
+//! fn post(request: Vec<u8>) -> Result<usize, Vec<u8>> {
+//!     send(request) // moves this attempt's clone
+//! }
+//!
+//! assert_eq!(post(vec![1, 2, 3]), Ok(3));
+//! ```
+//!
+//! # What it expands to
+//!
+//! The body stays in the function and runs inside a loop: `?` and `return`
+//! end one attempt, and `&mut self` is reborrowed for each. Roughly:
+//!
+//! ```text
+//! fn load(&self, id: u64) -> Result<Row, DbError> {
+//!     let mut state = State::new(POLICY, "my_crate::load");
+//!     loop {
+//!         let result = attempt::<Result<Row, DbError>>(|| { /* body */ });
+//!         match state.step(result, is_transient, on_retry) {
+//!             Step::Return(result) => return result,
+//!             Step::Sleep(delay) => sleep(delay),
+//!         }
+//!     }
+//! }
+//! ```
+//!
+//! An `async fn` awaits `async { body }` instead, and sleeps with
+//! `tokio::time::sleep`. A failed attempt's error is dropped before the sleep,
+//! so a non-`Send` error type does not make the future non-`Send`. When the
+//! first attempt succeeds, nothing else happens: no allocation, no random
+//! number, and no clock read unless a `deadline` is set.
+//!
+//! # Refused
+//!
+//! `const fn`, `extern` functions, functions without a body, non-`async`
+//! functions returning `impl Future` (write an `async fn`), and functions that
+//! do not return `Result` are compile errors.
+//!
+//! # Without the macro
+//!
+//! [`RetryPolicy::retry`] and [`RetryPolicy::retry_async`] run a closure through
+//! the same loop.
+//!
+//! # Testing retried code
+//!
+//! [`testing::SleepRecorder`] skips and records the sleeps on the current
+//! thread; `#[tokio::test(start_paused = true)]` makes async sleeps instant.
+//!
+//! # Feature flags
+//!
+//! - `tokio` (default): async functions sleep on tokio's timer and measure
+//!   `deadline` on tokio's clock. Without it, only sync functions can be retried.
+
+#![forbid(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+#![doc(test(attr(deny(warnings))))]
+
+mod backoff;
+mod closure;
+mod duration;
+mod event;
+mod jitter;
+mod policy;
+mod policy_source;
+mod random;
+mod schedule;
+pub mod testing;
+mod verdict;
+
+#[doc(hidden)]
+#[path = "private.rs"]
+pub mod __private;
+
+pub use backoff::Backoff;
+pub use closure::{Classify, Notify, Retry, RetryAll, RetryAsync, Silent};
+pub use event::RetryEvent;
+pub use jitter::Jitter;
+pub use policy::{PolicyError, RetryPolicy};
+pub use policy_source::IntoPolicy;
+pub use verdict::{IntoVerdict, Verdict};
+
+#[doc(inline)]
+pub use retry_macros::retry;

@@ -1,0 +1,35 @@
+//! The delay before each retry: backoff curve, then jitter, then cap.
+
+use std::time::Duration;
+
+use crate::jitter::{self, Jitter};
+use crate::policy::RetryPolicy;
+use crate::random::RandomSource;
+
+/// The memory a delay sequence needs between retries: only decorrelated
+/// jitter depends on the previous draw.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Delays {
+    previous: Duration,
+}
+
+impl Delays {
+    pub(crate) const fn new() -> Self {
+        Delays { previous: Duration::ZERO }
+    }
+
+    /// The delay before retry `retry` (1-based) under `policy`.
+    ///
+    /// The nominal delay is capped, jitter is applied to the capped value, and
+    /// the result is capped again: jitter never collapses at the cap, and no
+    /// delay exceeds it.
+    pub(crate) fn next(&mut self, policy: &RetryPolicy, retry: u32, random: &mut impl RandomSource) -> Duration {
+        if let Jitter::Decorrelated = policy.jitter {
+            let delay = jitter::decorrelated(policy.base, self.previous, policy.cap, random);
+            self.previous = delay;
+            return delay;
+        }
+        let nominal = policy.backoff.delay(retry, policy.base, policy.multiplier, policy.cap);
+        policy.jitter.apply(nominal, policy.cap, random).min(policy.cap)
+    }
+}
