@@ -2,7 +2,7 @@
 
 use crate::event::RetryEvent;
 use crate::policy::RetryPolicy;
-use crate::__private::{State, Step, SyncClock, sleep_blocking};
+use crate::__private::{State, Step, SyncClock};
 use crate::verdict::{IntoVerdict, Verdict};
 
 /// Decides whether an error is worth retrying: implemented by every
@@ -178,7 +178,7 @@ where
             let result = (self.operation)();
             match state.step(result, |e| self.classify.classify(e), |event| self.notify.notify(event)) {
                 Step::Return(result) => return result,
-                Step::Sleep(delay) => sleep_blocking(delay),
+                Step::Sleep(delay) => state.sleep_blocking(delay),
             }
         }
     }
@@ -222,7 +222,7 @@ where
                 Step::Return(result) => return result,
                 Step::Sleep(delay) => delay,
             };
-            crate::__private::sleep(delay).await;
+            state.sleep(delay).await;
         }
     }
 }

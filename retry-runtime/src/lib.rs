@@ -42,6 +42,7 @@
 //!
 //! let mut repo = Repo { busy_for: 2 };
 //! assert_eq!(repo.save(7).unwrap(), 7);
+//! assert!(!is_transient(&DbError::Constraint)); // would be returned at once
 //!
 //! # let runtime = tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap();
 //! let flaky = std::sync::atomic::AtomicU32::new(1);
@@ -93,7 +94,8 @@
 //! #[retry(max = 10, base = "1s", jitter = "none", deadline = "5s")]
 //! fn down() -> Result<(), ()> { Err(()) }
 //!
-//! let sleeps = SleepRecorder::install(); // sleeps are skipped, so time does not pass
+//! // Skipped sleeps still count against the deadline, as if they had been slept.
+//! let sleeps = SleepRecorder::install();
 //! assert!(down().is_err());
 //! // 1 + 2 fit in 5 s; 1 + 2 + 4 would not.
 //! assert_eq!(sleeps.delays().len(), 2);

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use crate::event::RetryEvent;
-use crate::policy::RetryPolicy;
+pub use crate::policy::RetryPolicy;
 use crate::random::PerThread;
 use crate::schedule::Delays;
 use crate::verdict::{IntoVerdict, Verdict};
@@ -95,6 +95,10 @@ pub struct State<C: Clock> {
     attempts: u32,
     delays: Delays,
     started: Option<C::Instant>,
+    /// Sleeps a [`crate::testing::SleepRecorder`] skipped: they count
+    /// against the deadline as if they had been slept, so deadline tests
+    /// behave as they would in real time.
+    skipped: Duration,
 }
 
 impl<C: Clock> State<C> {
@@ -105,7 +109,7 @@ impl<C: Clock> State<C> {
             Some(_) => Some(C::now()),
             None => None,
         };
-        State { policy, function, attempts: 0, delays: Delays::new(), started }
+        State { policy, function, attempts: 0, delays: Delays::new(), started, skipped: Duration::ZERO }
     }
 
     /// Decides what follows an attempt that returned `result`.
@@ -157,11 +161,30 @@ impl<C: Clock> State<C> {
             Verdict::RetryAfter(hint) => hint.min(self.policy.cap),
         };
         if let (Some(deadline), Some(started)) = (self.policy.deadline, self.started) {
-            if C::elapsed(started).saturating_add(delay) > deadline {
+            if C::elapsed(started).saturating_add(self.skipped).saturating_add(delay) > deadline {
                 return None;
             }
         }
         Some(delay)
+    }
+
+    /// Sleeps the thread (or records the delay inside a [`crate::testing::SleepRecorder`]).
+    pub fn sleep_blocking(&mut self, delay: Duration) {
+        if crate::testing::intercept(delay) {
+            self.skipped = self.skipped.saturating_add(delay);
+        } else if !delay.is_zero() {
+            std::thread::sleep(delay);
+        }
+    }
+
+    /// Sleeps on tokio's timer (or records the delay inside a [`crate::testing::SleepRecorder`]).
+    #[cfg(feature = "tokio")]
+    pub async fn sleep(&mut self, delay: Duration) {
+        if crate::testing::intercept(delay) {
+            self.skipped = self.skipped.saturating_add(delay);
+        } else if !delay.is_zero() {
+            tokio::time::sleep(delay).await;
+        }
     }
 }
 
@@ -189,19 +212,31 @@ pub fn retry_every_error<E>(_: &E) -> Verdict {
 #[inline(always)]
 pub fn ignore_event<E>(_: &RetryEvent<'_, E>) {}
 
-/// Sleeps the thread (or records the delay inside a [`crate::testing::SleepRecorder`]).
-pub fn sleep_blocking(delay: Duration) {
-    if crate::testing::intercept(delay) || delay.is_zero() {
-        return;
-    }
-    std::thread::sleep(delay);
-}
+pub use crate::backoff::Backoff;
+pub use crate::jitter::Jitter;
+pub use core::time::Duration as StdDuration;
 
-/// Sleeps on tokio's timer (or records the delay inside a [`crate::testing::SleepRecorder`]).
-#[cfg(feature = "tokio")]
-pub async fn sleep(delay: Duration) {
-    if crate::testing::intercept(delay) || delay.is_zero() {
-        return;
+/// A policy from the attribute's literal arguments, checked at compile time.
+#[allow(clippy::too_many_arguments)]
+#[must_use]
+pub const fn policy(
+    max_attempts: u32,
+    base: Duration,
+    cap: Duration,
+    multiplier: f64,
+    backoff: Backoff,
+    jitter: Jitter,
+    deadline: Option<Duration>,
+) -> RetryPolicy {
+    let policy = RetryPolicy::new()
+        .max_attempts(max_attempts)
+        .base(base)
+        .cap(cap)
+        .multiplier(multiplier)
+        .backoff(backoff)
+        .jitter(jitter);
+    match deadline {
+        Some(deadline) => policy.deadline(deadline),
+        None => policy,
     }
-    tokio::time::sleep(delay).await;
 }

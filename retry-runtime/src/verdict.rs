@@ -6,10 +6,10 @@ use std::time::Duration;
 ///
 /// ```
 /// use std::time::Duration;
-/// use retry_runtime::{retry, Verdict};
+/// use retry_runtime::{retry, testing::SleepRecorder, Verdict};
 ///
 /// #[derive(Debug)]
-/// enum ApiError { RateLimited { retry_after_secs: u64 }, BadRequest, Unavailable }
+/// enum ApiError { RateLimited { retry_after_secs: u64 }, Unavailable, BadRequest }
 ///
 /// fn classify(error: &ApiError) -> Verdict {
 ///     match error {
@@ -19,12 +19,23 @@ use std::time::Duration;
 ///     }
 /// }
 ///
-/// #[retry(max = 3, base = "1ms", on = classify)]
-/// fn call() -> Result<(), ApiError> {
-///     Err(ApiError::BadRequest)
+/// #[retry(max = 5, base = "10ms", jitter = "none", on = classify)]
+/// fn call(replies: &mut Vec<ApiError>) -> Result<(), ApiError> {
+///     match replies.pop() {
+///         Some(error) => Err(error),
+///         None => Ok(()),
+///     }
 /// }
 ///
-/// assert!(matches!(call(), Err(ApiError::BadRequest)));
+/// let sleeps = SleepRecorder::install();
+/// let mut replies = vec![ApiError::Unavailable, ApiError::RateLimited { retry_after_secs: 2 }];
+/// assert!(call(&mut replies).is_ok());
+/// // The server's hint replaced the first delay; the second is the policy's.
+/// assert_eq!(sleeps.delays(), [Duration::from_secs(2), Duration::from_millis(20)]);
+///
+/// let mut replies = vec![ApiError::BadRequest];
+/// assert!(matches!(call(&mut replies), Err(ApiError::BadRequest)));
+/// assert_eq!(sleeps.delays().len(), 2); // `Stop`: no further sleep
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Verdict {

@@ -1,0 +1,336 @@
+//! The attribute's arguments: parsed into typed values, each checked where it stands.
+
+use std::time::Duration;
+
+use proc_macro2::TokenStream;
+use syn::ext::IdentExt;
+use syn::parse::{Parse, ParseStream};
+use syn::punctuated::Punctuated;
+use syn::spanned::Spanned;
+use syn::{Expr, ExprLit, ExprUnary, Ident, Lit, LitStr, Path, Token, UnOp};
+
+use crate::errors::Errors;
+use crate::suggest;
+
+const KEYS: &[&str] = &[
+    "max", "base", "cap", "multiplier", "backoff", "jitter", "on", "deadline", "on_retry", "policy", "clone", "crate",
+];
+const BACKOFFS: &[&str] = &["exponential", "linear", "fixed"];
+const JITTERS: &[&str] = &["none", "full", "equal", "decorrelated"];
+const DURATION_HELP: &str = "expected a number with a unit like \"250ms\", \"2s\", \"1m30s\" (units: ns, us, ms, s, m, h)";
+
+pub(crate) const DEFAULT_BASE: Duration = Duration::from_millis(100);
+pub(crate) const DEFAULT_CAP: Duration = Duration::from_secs(30);
+
+/// A value and the tokens it came from, for error spans.
+pub(crate) struct Given<T> {
+    pub(crate) value: T,
+    pub(crate) key: Ident,
+}
+
+#[derive(Clone, Copy)]
+pub(crate) enum BackoffKind {
+    Exponential,
+    Linear,
+    Fixed,
+}
+
+#[derive(Clone, Copy)]
+pub(crate) enum JitterKind {
+    None,
+    Full,
+    Equal,
+    Decorrelated,
+    Proportional(f64),
+}
+
+/// Everything the attribute said, typed.
+#[derive(Default)]
+pub(crate) struct Args {
+    pub(crate) max: Option<Given<u32>>,
+    pub(crate) base: Option<Given<Duration>>,
+    pub(crate) cap: Option<Given<Duration>>,
+    pub(crate) multiplier: Option<Given<f64>>,
+    pub(crate) backoff: Option<Given<BackoffKind>>,
+    pub(crate) jitter: Option<Given<JitterKind>>,
+    pub(crate) deadline: Option<Given<Duration>>,
+    pub(crate) on: Option<Given<Expr>>,
+    pub(crate) on_retry: Option<Given<Expr>>,
+    pub(crate) policy: Option<Given<Expr>>,
+    pub(crate) clone: Option<Given<Vec<Ident>>>,
+    pub(crate) krate: Option<Given<Path>>,
+}
+
+/// One `key = value` or `key(list)` as written, before its value is understood.
+struct RawArg {
+    key: Ident,
+    value: RawValue,
+}
+
+enum RawValue {
+    Assigned(Expr),
+    List(Punctuated<Expr, Token![,]>),
+}
+
+impl Parse for RawArg {
+    fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
+        // `parse_any` accepts keywords, so `crate = …` parses as a key.
+        let key = Ident::parse_any(input)?;
+        let value = if input.peek(Token![=]) {
+            input.parse::<Token![=]>()?;
+            RawValue::Assigned(input.parse()?)
+        } else if input.peek(syn::token::Paren) {
+            let content;
+            syn::parenthesized!(content in input);
+            RawValue::List(content.parse_terminated(Expr::parse, Token![,])?)
+        } else {
+            return Err(syn::Error::new(
+                key.span(),
+                format!("expected `{key} = value` (arguments are written `#[retry(max = 5, base = \"100ms\")]`)"),
+            ));
+        };
+        Ok(RawArg { key, value })
+    }
+}
+
+impl Args {
+    /// Parses the attribute's tokens. Every problem is collected in `errors`;
+    /// what could be understood is returned, so expansion can go on.
+    pub(crate) fn parse(tokens: TokenStream, errors: &mut Errors) -> Args {
+        let mut args = Args::default();
+        let raw = match syn::parse::Parser::parse2(Punctuated::<RawArg, Token![,]>::parse_terminated, tokens) {
+            Ok(raw) => raw,
+            Err(error) => {
+                errors.push(error);
+                return args;
+            }
+        };
+        for arg in raw {
+            args.accept(arg, errors);
+        }
+        args.check_together(errors);
+        args
+    }
+
+    fn accept(&mut self, RawArg { key, value }: RawArg, errors: &mut Errors) {
+        let name = key.unraw().to_string();
+        let parsed = match (name.as_str(), value) {
+            ("clone", RawValue::List(list)) => clone_list(list).map(|v| set(&mut self.clone, &key, v, errors)),
+            ("clone", RawValue::Assigned(expr)) => {
+                Err(syn::Error::new_spanned(expr, "write `clone(arg1, arg2)`: the by-value arguments to clone for each attempt"))
+            }
+            (_, RawValue::List(list)) if KEYS.contains(&name.as_str()) => Err(syn::Error::new(
+                list.span(),
+                format!("expected `{name} = value`; only `clone(…)` takes a list"),
+            )),
+            (_, RawValue::Assigned(expr)) => match name.as_str() {
+                "max" => max(&expr).map(|v| set(&mut self.max, &key, v, errors)),
+                "base" => duration(&key, &expr).map(|v| set(&mut self.base, &key, v, errors)),
+                "cap" => duration(&key, &expr).map(|v| set(&mut self.cap, &key, v, errors)),
+                "deadline" => duration(&key, &expr).map(|v| set(&mut self.deadline, &key, v, errors)),
+                "multiplier" => multiplier(&expr).map(|v| set(&mut self.multiplier, &key, v, errors)),
+                "backoff" => backoff(&expr).map(|v| set(&mut self.backoff, &key, v, errors)),
+                "jitter" => jitter(&expr).map(|v| set(&mut self.jitter, &key, v, errors)),
+                "on" => Ok(set(&mut self.on, &key, expr, errors)),
+                "on_retry" => Ok(set(&mut self.on_retry, &key, expr, errors)),
+                "policy" => Ok(set(&mut self.policy, &key, expr, errors)),
+                "crate" => crate_path(&expr).map(|v| set(&mut self.krate, &key, v, errors)),
+                _ => Err(unknown_key(&key, &name)),
+            },
+            (_, RawValue::List(_)) => Err(unknown_key(&key, &name)),
+        };
+        if let Err(error) = parsed {
+            errors.push(error);
+        }
+    }
+
+    /// Rules between arguments: `policy` excludes the literal policy keys, and
+    /// `cap` must not be below `base` (defaults included).
+    fn check_together(&self, errors: &mut Errors) {
+        if self.policy.is_some() {
+            for key in self.literal_policy_keys() {
+                errors.spanned(
+                    key,
+                    format!("`{key}` cannot be combined with `policy`: the policy already decides it (set it on the `RetryPolicy`, or drop `policy`)"),
+                );
+            }
+        }
+        let base = self.base.as_ref().map_or(DEFAULT_BASE, |b| b.value);
+        let cap = self.cap.as_ref().map_or(DEFAULT_CAP, |c| c.value);
+        if cap < base {
+            match (&self.cap, &self.base) {
+                (Some(cap_arg), _) => errors.spanned(
+                    &cap_arg.key,
+                    format!("`cap` ({cap:?}) is below `base` ({base:?}): no delay could reach `base`"),
+                ),
+                (None, Some(base_arg)) => errors.spanned(
+                    &base_arg.key,
+                    format!("`base` ({base:?}) is above the default `cap` ({cap:?}): add a `cap` of at least `base`"),
+                ),
+                (None, None) => {}
+            }
+        }
+    }
+
+    fn literal_policy_keys(&self) -> impl Iterator<Item = &Ident> {
+        [
+            self.max.as_ref().map(|g| &g.key),
+            self.base.as_ref().map(|g| &g.key),
+            self.cap.as_ref().map(|g| &g.key),
+            self.multiplier.as_ref().map(|g| &g.key),
+            self.backoff.as_ref().map(|g| &g.key),
+            self.jitter.as_ref().map(|g| &g.key),
+            self.deadline.as_ref().map(|g| &g.key),
+        ]
+        .into_iter()
+        .flatten()
+    }
+}
+
+/// Stores a key's value the first time; reports a repeat at the repeat.
+fn set<T>(slot: &mut Option<Given<T>>, key: &Ident, value: T, errors: &mut Errors) {
+    if slot.is_some() {
+        errors.spanned(key, format!("`{key}` is given twice: each argument of #[retry] may appear once"));
+    } else {
+        *slot = Some(Given { value, key: key.clone() });
+    }
+}
+
+fn unknown_key(key: &Ident, name: &str) -> syn::Error {
+    let hint = suggest::closest(name, KEYS).map(|k| format!(": did you mean `{k}`?")).unwrap_or_default();
+    syn::Error::new_spanned(
+        key,
+        format!("unknown #[retry] argument `{name}`{hint}\nexpected one of {}", suggest::list(KEYS)),
+    )
+}
+
+/// The literal of `expr`, looking through a leading minus sign.
+fn literal(expr: &Expr) -> Option<(bool, &Lit)> {
+    match expr {
+        Expr::Lit(ExprLit { lit, .. }) => Some((false, lit)),
+        Expr::Unary(ExprUnary { op: UnOp::Neg(_), expr, .. }) => match &**expr {
+            Expr::Lit(ExprLit { lit, .. }) => Some((true, lit)),
+            _ => None,
+        },
+        Expr::Group(group) => literal(&group.expr),
+        _ => None,
+    }
+}
+
+fn max(expr: &Expr) -> syn::Result<u32> {
+    const HELP: &str = "`max` is the total number of attempts, the first included: an integer from 1 (no retry) to 4294967295";
+    let Some((false, Lit::Int(int))) = literal(expr) else {
+        return Err(syn::Error::new_spanned(expr, format!("expected an integer: {HELP}")));
+    };
+    match int.base10_parse::<u32>() {
+        Ok(0) => Err(syn::Error::new_spanned(
+            int,
+            "`max = 0` would never call the function: `max` counts every attempt, the first included (use `max = 1` for no retry)",
+        )),
+        Ok(attempts) => Ok(attempts),
+        Err(_) => Err(syn::Error::new_spanned(int, HELP)),
+    }
+}
+
+fn duration(key: &Ident, expr: &Expr) -> syn::Result<Duration> {
+    match literal(expr) {
+        Some((false, Lit::Str(text))) => parse_duration(&text),
+        Some((false, Lit::Int(number))) => Err(syn::Error::new_spanned(
+            expr,
+            format!("`{key}` takes a duration string with a unit, such as `{key} = \"{}ms\"`", number.base10_digits()),
+        )),
+        _ => Err(syn::Error::new_spanned(expr, format!("`{key}` takes a duration string such as `{key} = \"100ms\"`"))),
+    }
+}
+
+fn parse_duration(text: &LitStr) -> syn::Result<Duration> {
+    let value = text.value();
+    humantime::parse_duration(value.trim())
+        .map_err(|_| syn::Error::new_spanned(text, format!("invalid duration `{value}`: {DURATION_HELP}")))
+}
+
+fn float(expr: &Expr) -> Option<f64> {
+    match literal(expr)? {
+        (negative, Lit::Float(f)) => f.base10_parse::<f64>().ok().map(|v| if negative { -v } else { v }),
+        (negative, Lit::Int(i)) => i.base10_parse::<f64>().ok().map(|v| if negative { -v } else { v }),
+        _ => None,
+    }
+}
+
+fn multiplier(expr: &Expr) -> syn::Result<f64> {
+    match float(expr) {
+        Some(m) if m.is_finite() && m >= 1.0 => Ok(m),
+        Some(m) => Err(syn::Error::new_spanned(
+            expr,
+            format!("`multiplier` must be at least 1.0, got {m}: a smaller one would shrink the delay after each failure"),
+        )),
+        None => Err(syn::Error::new_spanned(expr, "`multiplier` takes a number of at least 1.0, such as `multiplier = 1.5`")),
+    }
+}
+
+fn backoff(expr: &Expr) -> syn::Result<BackoffKind> {
+    let Some((false, Lit::Str(name))) = literal(expr) else {
+        return Err(syn::Error::new_spanned(
+            expr,
+            format!("`backoff` takes a string: one of {}", suggest::list(BACKOFFS)),
+        ));
+    };
+    match name.value().as_str() {
+        "exponential" => Ok(BackoffKind::Exponential),
+        "linear" => Ok(BackoffKind::Linear),
+        "fixed" => Ok(BackoffKind::Fixed),
+        other => Err(unknown_name(&name, other, "backoff", BACKOFFS, "")),
+    }
+}
+
+fn jitter(expr: &Expr) -> syn::Result<JitterKind> {
+    const FLOAT_HELP: &str = "or a float in (0, 1] for proportional jitter, such as `jitter = 0.2`";
+    if let Some(factor) = float(expr) {
+        return if factor > 0.0 && factor <= 1.0 {
+            Ok(JitterKind::Proportional(factor))
+        } else {
+            Err(syn::Error::new_spanned(
+                expr,
+                format!("proportional jitter must be in (0, 1], got {factor}: it spreads each delay over [d·(1−f), d·(1+f)]"),
+            ))
+        };
+    }
+    let Some((false, Lit::Str(name))) = literal(expr) else {
+        return Err(syn::Error::new_spanned(expr, format!("`jitter` takes one of {}, {FLOAT_HELP}", suggest::list(JITTERS))));
+    };
+    match name.value().as_str() {
+        "none" => Ok(JitterKind::None),
+        "full" => Ok(JitterKind::Full),
+        "equal" => Ok(JitterKind::Equal),
+        "decorrelated" => Ok(JitterKind::Decorrelated),
+        other => Err(unknown_name(&name, other, "jitter", JITTERS, FLOAT_HELP)),
+    }
+}
+
+fn unknown_name(token: &LitStr, name: &str, key: &str, names: &[&str], extra: &str) -> syn::Error {
+    let hint = suggest::closest(name, names).map(|n| format!(" (did you mean `{n}`?)")).unwrap_or_default();
+    let extra = if extra.is_empty() { String::new() } else { format!(", {extra}") };
+    syn::Error::new_spanned(token, format!("unknown {key} `{name}`{hint}: expected one of {}{extra}", suggest::list(names)))
+}
+
+fn clone_list(list: Punctuated<Expr, Token![,]>) -> syn::Result<Vec<Ident>> {
+    let mut idents = Vec::new();
+    let mut errors = Errors::default();
+    for expr in list {
+        match &expr {
+            Expr::Path(path) if path.qself.is_none() && path.path.get_ident().is_some() => {
+                idents.extend(path.path.get_ident().cloned());
+            }
+            _ => errors.spanned(&expr, "`clone(…)` lists argument names, such as `clone(request, body)`"),
+        }
+    }
+    errors.finish().map(|()| idents)
+}
+
+fn crate_path(expr: &Expr) -> syn::Result<Path> {
+    match expr {
+        Expr::Path(path) if path.qself.is_none() => Ok(path.path.clone()),
+        Expr::Lit(ExprLit { lit: Lit::Str(text), .. }) => text.parse(),
+        _ => Err(syn::Error::new_spanned(expr, "`crate` takes a path, such as `crate = ::my_retry`")),
+    }
+}

@@ -1,0 +1,119 @@
+//! What kind of function the attribute is on, and whether it can be retried.
+
+use proc_macro2::TokenStream;
+use syn::visit_mut::VisitMut;
+use syn::{FnArg, Ident, ItemFn, Pat, ReturnType, Signature, TraitItemFn, Type, TypeImplTrait, TypeParamBound};
+
+use crate::errors::Errors;
+
+/// How the body is awaited and how the loop sleeps.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Flavor {
+    Sync,
+    Async,
+}
+
+/// A function the attribute can rewrite.
+pub(crate) struct RetryFn {
+    pub(crate) item: ItemFn,
+    pub(crate) flavor: Flavor,
+}
+
+/// Parses the annotated item; a function without a body or anything that is
+/// not a function is an error.
+pub(crate) fn parse(tokens: TokenStream) -> syn::Result<ItemFn> {
+    match syn::parse2::<ItemFn>(tokens.clone()) {
+        Ok(item) => Ok(item),
+        Err(not_a_function) => match syn::parse2::<TraitItemFn>(tokens) {
+            Ok(declaration) if declaration.default.is_none() => Err(syn::Error::new_spanned(
+                &declaration.sig,
+                "#[retry] needs a function with a body: put it on the implementation, not on the declaration",
+            )),
+            _ => Err(syn::Error::new(
+                not_a_function.span(),
+                format!("#[retry] applies to functions: {not_a_function}"),
+            )),
+        },
+    }
+}
+
+/// Refuses what cannot be retried, reporting each reason in `errors`.
+pub(crate) fn classify(item: ItemFn, clone: &[Ident], errors: &mut Errors) -> Option<RetryFn> {
+    let sig = &item.sig;
+    let before = errors.count();
+    if let Some(constness) = &sig.constness {
+        errors.spanned(constness, "#[retry] cannot be used on a `const fn`: retrying sleeps between attempts, which a const context cannot do");
+    }
+    if let Some(abi) = &sig.abi {
+        errors.spanned(abi, "#[retry] cannot be used on an `extern` function: its callers expect one call, not a loop; wrap it in a Rust function and retry that");
+    }
+    if sig.asyncness.is_none() {
+        if let Some(future) = returned_future(&sig.output) {
+            errors.spanned(
+                future,
+                "#[retry] cannot retry a future returned by a non-async fn: write it as `async fn` returning the `Result`",
+            );
+        }
+    }
+    for name in clone {
+        check_clone_argument(sig, name, errors);
+    }
+    if errors.count() > before {
+        return None;
+    }
+    let flavor = if sig.asyncness.is_some() { Flavor::Async } else { Flavor::Sync };
+    Some(RetryFn { item, flavor })
+}
+
+fn returned_future(output: &ReturnType) -> Option<&TypeImplTrait> {
+    let ReturnType::Type(_, ty) = output else { return None };
+    let Type::ImplTrait(impl_trait) = &**ty else { return None };
+    impl_trait
+        .bounds
+        .iter()
+        .any(|bound| match bound {
+            TypeParamBound::Trait(t) => t.path.segments.last().is_some_and(|s| s.ident == "Future" || s.ident == "IntoFuture"),
+            _ => false,
+        })
+        .then_some(impl_trait)
+}
+
+fn check_clone_argument(sig: &Signature, name: &Ident, errors: &mut Errors) {
+    if name == "self" {
+        errors.spanned(name, "`self` cannot be cloned for each attempt: take `&self`, or clone inside the body");
+        return;
+    }
+    let is_argument = sig.inputs.iter().any(|input| match input {
+        FnArg::Typed(typed) => matches!(&*typed.pat, Pat::Ident(p) if p.ident == *name),
+        FnArg::Receiver(_) => false,
+    });
+    if !is_argument {
+        errors.spanned(
+            name,
+            format!("`{name}` is not an argument of `{}`: `clone(…)` lists by-value arguments to clone for each attempt", sig.ident),
+        );
+    }
+}
+
+/// The declared return type, with `impl Trait` replaced by `_` so it can
+/// annotate an expression; `()` when there is none.
+pub(crate) fn annotation_type(output: &ReturnType) -> Type {
+    struct InferImplTrait;
+    impl VisitMut for InferImplTrait {
+        fn visit_type_mut(&mut self, ty: &mut Type) {
+            if let Type::ImplTrait(impl_trait) = ty {
+                *ty = Type::Infer(syn::TypeInfer { attrs: Vec::new(), underscore_token: syn::Token![_](syn::spanned::Spanned::span(impl_trait)) });
+            } else {
+                syn::visit_mut::visit_type_mut(self, ty);
+            }
+        }
+    }
+    match output {
+        ReturnType::Default => syn::parse_quote!(()),
+        ReturnType::Type(_, ty) => {
+            let mut ty = (**ty).clone();
+            InferImplTrait.visit_type_mut(&mut ty);
+            ty
+        }
+    }
+}
