@@ -13,11 +13,23 @@ use crate::errors::Errors;
 use crate::suggest;
 
 const KEYS: &[&str] = &[
-    "max", "base", "cap", "multiplier", "backoff", "jitter", "on", "deadline", "on_retry", "policy", "clone", "crate",
+    "max",
+    "base",
+    "cap",
+    "multiplier",
+    "backoff",
+    "jitter",
+    "on",
+    "deadline",
+    "on_retry",
+    "policy",
+    "clone",
+    "crate",
 ];
 const BACKOFFS: &[&str] = &["exponential", "linear", "fixed"];
 const JITTERS: &[&str] = &["none", "full", "equal", "decorrelated"];
-const DURATION_HELP: &str = "expected a number with a unit like \"250ms\", \"2s\", \"1m30s\" (units: ns, us, ms, s, m, h)";
+const DURATION_HELP: &str =
+    "expected a number with a unit like \"250ms\", \"2s\", \"1m30s\" (units: ns, us, ms, s, m, h)";
 
 pub(crate) const DEFAULT_BASE: Duration = Duration::from_millis(100);
 pub(crate) const DEFAULT_CAP: Duration = Duration::from_secs(30);
@@ -116,13 +128,13 @@ impl Args {
         let name = key.unraw().to_string();
         let parsed = match (name.as_str(), value) {
             ("clone", RawValue::List(list)) => clone_list(list).map(|v| set(&mut self.clone, &key, v, errors)),
-            ("clone", RawValue::Assigned(expr)) => {
-                Err(syn::Error::new_spanned(expr, "write `clone(arg1, arg2)`: the by-value arguments to clone for each attempt"))
-            }
-            (_, RawValue::List(list)) if KEYS.contains(&name.as_str()) => Err(syn::Error::new(
-                list.span(),
-                format!("expected `{name} = value`; only `clone(…)` takes a list"),
+            ("clone", RawValue::Assigned(expr)) => Err(syn::Error::new_spanned(
+                expr,
+                "write `clone(arg1, arg2)`: the by-value arguments to clone for each attempt",
             )),
+            (_, RawValue::List(list)) if KEYS.contains(&name.as_str()) => {
+                Err(syn::Error::new(list.span(), format!("expected `{name} = value`; only `clone(…)` takes a list")))
+            }
             (_, RawValue::Assigned(expr)) => match name.as_str() {
                 "max" => max(&expr).map(|v| set(&mut self.max, &key, v, errors)),
                 "base" => duration(&key, &expr).map(|v| set(&mut self.base, &key, v, errors)),
@@ -218,7 +230,8 @@ fn literal(expr: &Expr) -> Option<(bool, &Lit)> {
 }
 
 fn max(expr: &Expr) -> syn::Result<u32> {
-    const HELP: &str = "`max` is the total number of attempts, the first included: an integer from 1 (no retry) to 4294967295";
+    const HELP: &str =
+        "`max` is the total number of attempts, the first included: an integer from 1 (no retry) to 4294967295";
     let Some((false, Lit::Int(int))) = literal(expr) else {
         return Err(syn::Error::new_spanned(expr, format!("expected an integer: {HELP}")));
     };
@@ -262,9 +275,14 @@ fn multiplier(expr: &Expr) -> syn::Result<f64> {
         Some(m) if m.is_finite() && m >= 1.0 => Ok(m),
         Some(m) => Err(syn::Error::new_spanned(
             expr,
-            format!("`multiplier` must be at least 1.0, got {m}: a smaller one would shrink the delay after each failure"),
+            format!(
+                "`multiplier` must be at least 1.0, got {m}: a smaller one would shrink the delay after each failure"
+            ),
         )),
-        None => Err(syn::Error::new_spanned(expr, "`multiplier` takes a number of at least 1.0, such as `multiplier = 1.5`")),
+        None => Err(syn::Error::new_spanned(
+            expr,
+            "`multiplier` takes a number of at least 1.0, such as `multiplier = 1.5`",
+        )),
     }
 }
 
@@ -291,12 +309,17 @@ fn jitter(expr: &Expr) -> syn::Result<JitterKind> {
         } else {
             Err(syn::Error::new_spanned(
                 expr,
-                format!("proportional jitter must be in (0, 1], got {factor}: it spreads each delay over [d·(1−f), d·(1+f)]"),
+                format!(
+                    "proportional jitter must be in (0, 1], got {factor}: it spreads each delay over [d·(1−f), d·(1+f)]"
+                ),
             ))
         };
     }
     let Some((false, Lit::Str(name))) = literal(expr) else {
-        return Err(syn::Error::new_spanned(expr, format!("`jitter` takes one of {}, {FLOAT_HELP}", suggest::list(JITTERS))));
+        return Err(syn::Error::new_spanned(
+            expr,
+            format!("`jitter` takes one of {}, {FLOAT_HELP}", suggest::list(JITTERS)),
+        ));
     };
     match name.value().as_str() {
         "none" => Ok(JitterKind::None),
@@ -310,7 +333,10 @@ fn jitter(expr: &Expr) -> syn::Result<JitterKind> {
 fn unknown_name(token: &LitStr, name: &str, key: &str, names: &[&str], extra: &str) -> syn::Error {
     let hint = suggest::closest(name, names).map(|n| format!(" (did you mean `{n}`?)")).unwrap_or_default();
     let extra = if extra.is_empty() { String::new() } else { format!(", {extra}") };
-    syn::Error::new_spanned(token, format!("unknown {key} `{name}`{hint}: expected one of {}{extra}", suggest::list(names)))
+    syn::Error::new_spanned(
+        token,
+        format!("unknown {key} `{name}`{hint}: expected one of {}{extra}", suggest::list(names)),
+    )
 }
 
 fn clone_list(list: Punctuated<Expr, Token![,]>) -> syn::Result<Vec<Ident>> {

@@ -66,8 +66,10 @@ fn expand(args: &Args, retry_fn: &RetryFn) -> TokenStream {
         Flavor::Async => quote!(#state.sleep(#delay).await),
     };
 
-    let classify = args.on.as_ref().map_or_else(|| quote!(#private::retry_every_error), |on| on.value.to_token_stream());
-    let on_retry = args.on_retry.as_ref().map_or_else(|| quote!(#private::ignore_event), |hook| hook.value.to_token_stream());
+    let classify =
+        args.on.as_ref().map_or_else(|| quote!(#private::retry_every_error), |on| on.value.to_token_stream());
+    let on_retry =
+        args.on_retry.as_ref().map_or_else(|| quote!(#private::ignore_event), |hook| hook.value.to_token_stream());
     // The `Result` requirement is checked by `step`; spanning the method name
     // on the return type puts that error where the user can fix it.
     let step = Ident::new("step", output_span(sig));

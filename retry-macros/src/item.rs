@@ -29,10 +29,9 @@ pub(crate) fn parse(tokens: TokenStream) -> syn::Result<ItemFn> {
                 &declaration.sig,
                 "#[retry] needs a function with a body: put it on the implementation, not on the declaration",
             )),
-            _ => Err(syn::Error::new(
-                not_a_function.span(),
-                format!("#[retry] applies to functions: {not_a_function}"),
-            )),
+            _ => {
+                Err(syn::Error::new(not_a_function.span(), format!("#[retry] applies to functions: {not_a_function}")))
+            }
         },
     }
 }
@@ -72,7 +71,9 @@ fn returned_future(output: &ReturnType) -> Option<&TypeImplTrait> {
         .bounds
         .iter()
         .any(|bound| match bound {
-            TypeParamBound::Trait(t) => t.path.segments.last().is_some_and(|s| s.ident == "Future" || s.ident == "IntoFuture"),
+            TypeParamBound::Trait(t) => {
+                t.path.segments.last().is_some_and(|s| s.ident == "Future" || s.ident == "IntoFuture")
+            }
             _ => false,
         })
         .then_some(impl_trait)
@@ -90,7 +91,10 @@ fn check_clone_argument(sig: &Signature, name: &Ident, errors: &mut Errors) {
     if !is_argument {
         errors.spanned(
             name,
-            format!("`{name}` is not an argument of `{}`: `clone(…)` lists by-value arguments to clone for each attempt", sig.ident),
+            format!(
+                "`{name}` is not an argument of `{}`: `clone(…)` lists by-value arguments to clone for each attempt",
+                sig.ident
+            ),
         );
     }
 }
@@ -102,7 +106,10 @@ pub(crate) fn annotation_type(output: &ReturnType) -> Type {
     impl VisitMut for InferImplTrait {
         fn visit_type_mut(&mut self, ty: &mut Type) {
             if let Type::ImplTrait(impl_trait) = ty {
-                *ty = Type::Infer(syn::TypeInfer { attrs: Vec::new(), underscore_token: syn::Token![_](syn::spanned::Spanned::span(impl_trait)) });
+                *ty = Type::Infer(syn::TypeInfer {
+                    attrs: Vec::new(),
+                    underscore_token: syn::Token![_](syn::spanned::Spanned::span(impl_trait)),
+                });
             } else {
                 syn::visit_mut::visit_type_mut(self, ty);
             }

@@ -6,7 +6,9 @@ pub(crate) fn closest<'a>(typo: &str, candidates: &[&'a str]) -> Option<&'a str>
     candidates
         .iter()
         .map(|candidate| (edit_distance(&typo, candidate), *candidate))
-        .filter(|(distance, candidate)| *distance <= (candidate.len() / 3).max(1) || candidate.starts_with(typo.as_str()))
+        .filter(|(distance, candidate)| {
+            *distance <= (candidate.len() / 3).max(1) || candidate.starts_with(typo.as_str())
+        })
         .min_by_key(|(distance, _)| *distance)
         .map(|(_, candidate)| candidate)
 }

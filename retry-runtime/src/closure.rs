@@ -1,8 +1,8 @@
 //! Retrying a closure: the same loop as `#[retry]`, without the macro.
 
+use crate::__private::{State, Step, SyncClock};
 use crate::event::RetryEvent;
 use crate::policy::RetryPolicy;
-use crate::__private::{State, Step, SyncClock};
 use crate::verdict::{IntoVerdict, Verdict};
 
 /// Decides whether an error is worth retrying: implemented by every
@@ -132,7 +132,9 @@ impl RetryPolicy {
         Op: FnMut() -> Fut,
         Fut: Future<Output = Result<T, E>>,
     {
-        RetryAsync { inner: Retry { policy: *self, operation, classify: RetryAll, notify: Silent, function: "closure" } }
+        RetryAsync {
+            inner: Retry { policy: *self, operation, classify: RetryAll, notify: Silent, function: "closure" },
+        }
     }
 }
 
@@ -142,7 +144,13 @@ impl<Op, C, N> Retry<Op, C, N> {
     }
 
     fn with_hook<N2>(self, notify: N2) -> Retry<Op, C, N2> {
-        Retry { policy: self.policy, operation: self.operation, classify: self.classify, notify, function: self.function }
+        Retry {
+            policy: self.policy,
+            operation: self.operation,
+            classify: self.classify,
+            notify,
+            function: self.function,
+        }
     }
 
     /// Names the operation in [`RetryEvent::function`].

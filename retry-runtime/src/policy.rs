@@ -328,13 +328,13 @@ mod tests {
         assert!(matches!(p.multiplier(f64::NAN).validate(), Err(PolicyError::MultiplierBelowOne(_))));
         assert!(matches!(p.multiplier(f64::INFINITY).validate(), Err(PolicyError::MultiplierBelowOne(_))));
         for f in [0.0, -0.1, 1.5, f64::NAN] {
-            assert!(matches!(p.jitter(Jitter::Proportional(f)).validate(), Err(PolicyError::JitterFactorOutOfRange(_))), "{f}");
+            assert!(
+                matches!(p.jitter(Jitter::Proportional(f)).validate(), Err(PolicyError::JitterFactorOutOfRange(_))),
+                "{f}"
+            );
         }
         assert_eq!(p.jitter(Jitter::Proportional(1.0)).validate().map(|p| p.jitter), Ok(Jitter::Proportional(1.0)));
-        assert_eq!(
-            p.base(2 * MS).cap(MS).validate(),
-            Err(PolicyError::CapBelowBase { cap: MS, base: 2 * MS })
-        );
+        assert_eq!(p.base(2 * MS).cap(MS).validate(), Err(PolicyError::CapBelowBase { cap: MS, base: 2 * MS }));
     }
 
     #[test]

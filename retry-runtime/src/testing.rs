@@ -87,9 +87,8 @@ impl SleepRecorder {
     /// assert_eq!(sleeps.total(), std::time::Duration::ZERO);
     /// ```
     pub fn total(&self) -> Duration {
-        RECORDED.with(|recorded| {
-            recorded.borrow().iter().flatten().fold(Duration::ZERO, |sum, d| sum.saturating_add(*d))
-        })
+        RECORDED
+            .with(|recorded| recorded.borrow().iter().flatten().fold(Duration::ZERO, |sum, d| sum.saturating_add(*d)))
     }
 }
 
