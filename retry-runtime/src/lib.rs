@@ -198,6 +198,7 @@
 #![doc(test(attr(deny(warnings))))]
 
 mod backoff;
+pub mod classify;
 mod closure;
 mod duration;
 mod event;

@@ -1,0 +1,1 @@
+//! Classifiers: which errors are worth retrying.
