@@ -232,8 +232,15 @@ fn literal(expr: &Expr) -> Option<(bool, &Lit)> {
 fn max(expr: &Expr) -> syn::Result<u32> {
     const HELP: &str =
         "`max` is the total number of attempts, the first included: an integer from 1 (no retry) to 4294967295";
-    let Some((false, Lit::Int(int))) = literal(expr) else {
-        return Err(syn::Error::new_spanned(expr, format!("expected an integer: {HELP}")));
+    let int = match literal(expr) {
+        Some((false, Lit::Int(int))) => int,
+        Some((false, Lit::Str(text))) if text.value().trim().parse::<u32>().is_ok() => {
+            return Err(syn::Error::new_spanned(
+                expr,
+                format!("`max` takes an integer, not a string: write `max = {}` without quotes", text.value().trim()),
+            ));
+        }
+        _ => return Err(syn::Error::new_spanned(expr, format!("expected an integer: {HELP}"))),
     };
     match int.base10_parse::<u32>() {
         Ok(0) => Err(syn::Error::new_spanned(

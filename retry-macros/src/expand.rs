@@ -41,9 +41,13 @@ fn expand(args: &Args, retry_fn: &RetryFn) -> TokenStream {
     let outer_attrs = attrs.iter().filter(|a| matches!(a.style, syn::AttrStyle::Outer));
     let inner_attrs = attrs.iter().filter(|a| matches!(a.style, syn::AttrStyle::Inner(_)));
     let private = private_path(args);
-    let state = Ident::new("__retry_state", Span::mixed_site());
-    let result = Ident::new("__retry_result", Span::mixed_site());
-    let delay = Ident::new("__retry_delay", Span::mixed_site());
+    let output_span = output_span(sig);
+    // Internal names are invisible to the body (mixed-site hygiene) and
+    // located on the return type, where errors about the loop's types belong.
+    let internal = |name: &str| Ident::new(name, Span::mixed_site().located_at(output_span));
+    let state = internal("__retry_state");
+    let result = internal("__retry_result");
+    let delay = internal("__retry_delay");
 
     let clock = match retry_fn.flavor {
         Flavor::Sync => quote!(#private::SyncClock),
@@ -57,9 +61,14 @@ fn expand(args: &Args, retry_fn: &RetryFn) -> TokenStream {
     let clones = quote!(#(let #clones = ::core::clone::Clone::clone(&#clones);)*);
 
     let output_type = item::annotation_type(&sig.output);
+    // Located on the return type: an error about it (not a `Result`) is
+    // reported there rather than on the attribute.
+    let private_at_output = respan(private.clone(), output_span);
     let attempt = match retry_fn.flavor {
-        Flavor::Sync => quote!(#private::attempt::<#output_type>(|| #block)),
-        Flavor::Async => quote!(#private::attempt_async::<#output_type, _>(async #block).await),
+        Flavor::Sync => quote_spanned!(output_span=> #private_at_output::attempt::<#output_type>(|| #block)),
+        Flavor::Async => {
+            quote_spanned!(output_span=> #private_at_output::attempt_async::<#output_type, _>(async #block).await)
+        }
     };
     let sleep = match retry_fn.flavor {
         Flavor::Sync => quote!(#state.sleep_blocking(#delay)),
@@ -67,27 +76,35 @@ fn expand(args: &Args, retry_fn: &RetryFn) -> TokenStream {
     };
 
     let classify =
-        args.on.as_ref().map_or_else(|| quote!(#private::retry_every_error), |on| on.value.to_token_stream());
+        args.on.as_ref().map_or_else(|| quote_spanned!(output_span=> #private_at_output::retry_every_error), |on| on.value.to_token_stream());
     let on_retry =
-        args.on_retry.as_ref().map_or_else(|| quote!(#private::ignore_event), |hook| hook.value.to_token_stream());
-    // The `Result` requirement is checked by `step`; spanning the method name
-    // on the return type puts that error where the user can fix it.
-    let step = Ident::new("step", output_span(sig));
+        args.on_retry.as_ref().map_or_else(|| quote_spanned!(output_span=> #private_at_output::ignore_event), |hook| hook.value.to_token_stream());
+    // `step` checks that the return type is a `Result` (through the attempt's
+    // result) and that the classifier returns a verdict (through the method's
+    // bounds): locating those tokens on the return type and on the `on`
+    // expression puts each error where the user can fix it.
+    let step_span = args.on.as_ref().map_or(output_span, |on| on.value.span());
+    let step = Ident::new("step", step_span);
+    let step_call = quote_spanned!(output_span=> #state.#step({ #result }, #classify, #on_retry));
 
+    // The loop's own tokens are located on the return type too.
+    let body = quote_spanned! {output_span=>
+        let mut #state = #private_at_output::State::<#clock>::new(#policy, #function_name);
+        loop {
+            #clones
+            let #result = #attempt;
+            let #delay = match #step_call {
+                #private_at_output::Step::Return(#result) => return #result,
+                #private_at_output::Step::Sleep(#delay) => #delay,
+            };
+            #sleep;
+        }
+    };
     quote! {
         #(#outer_attrs)*
         #vis #sig {
             #(#inner_attrs)*
-            let mut #state = #private::State::<#clock>::new(#policy, #function_name);
-            loop {
-                #clones
-                let #result = #attempt;
-                let #delay = match #state.#step(#result, #classify, #on_retry) {
-                    #private::Step::Return(#result) => return #result,
-                    #private::Step::Sleep(#delay) => #delay,
-                };
-                #sleep;
-            }
+            #body
         }
     }
 }
@@ -103,10 +120,27 @@ fn private_path(args: &Args) -> TokenStream {
     }
 }
 
+/// `tokens` with every span moved to `span`.
+fn respan(tokens: TokenStream, span: Span) -> TokenStream {
+    tokens
+        .into_iter()
+        .map(|mut token| {
+            if let proc_macro2::TokenTree::Group(group) = &token {
+                let mut inner = proc_macro2::Group::new(group.delimiter(), respan(group.stream(), span));
+                inner.set_span(span);
+                token = inner.into();
+            } else {
+                token.set_span(span);
+            }
+            token
+        })
+        .collect()
+}
+
 fn output_span(sig: &syn::Signature) -> Span {
     match &sig.output {
         ReturnType::Type(_, ty) => ty.span(),
-        ReturnType::Default => sig.paren_token.span.close(),
+        ReturnType::Default => sig.ident.span(),
     }
 }
 
@@ -115,6 +149,9 @@ fn output_span(sig: &syn::Signature) -> Span {
 fn policy(args: &Args, private: &TokenStream) -> TokenStream {
     if let Some(policy) = &args.policy {
         let expr = &policy.value;
+        // The whole call is located on the expression, so an error about its
+        // type underlines only what the user wrote.
+        let private = respan(private.clone(), expr.span());
         return quote_spanned!(expr.span()=> #private::IntoPolicy::into_policy(#expr));
     }
     let max = args.max.as_ref().map_or(3, |m| m.value);

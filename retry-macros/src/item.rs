@@ -54,6 +54,12 @@ pub(crate) fn classify(item: ItemFn, clone: &[Ident], errors: &mut Errors) -> Op
             );
         }
     }
+    if let ReturnType::Default = sig.output {
+        errors.spanned(
+            &sig.ident,
+            format!("`{}` returns nothing: #[retry] needs a function returning `Result<T, E>`, so it can tell a failed attempt from a success", sig.ident),
+        );
+    }
     for name in clone {
         check_clone_argument(sig, name, errors);
     }

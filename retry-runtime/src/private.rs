@@ -15,7 +15,7 @@ pub use crate::policy_source::IntoPolicy;
 #[diagnostic::on_unimplemented(
     message = "#[retry] needs a function returning `Result`, but this one returns `{Self}`",
     label = "not a `Result`",
-    note = "only a `Err` can be retried: return `Result<T, E>` (or an alias such as `std::io::Result<T>`)"
+    note = "only an `Err` can be retried: return `Result<T, E>` (or an alias such as `std::io::Result<T>`)"
 )]
 pub trait RetryOutcome {
     /// The error type the classifier sees.

@@ -58,7 +58,7 @@ pub enum Verdict {
 /// ```
 #[diagnostic::on_unimplemented(
     message = "a #[retry] classifier must return `bool` or `retry_runtime::Verdict`, not `{Self}`",
-    label = "this classifier returns `{Self}`",
+    label = "the classifier given in `on = …` returns `{Self}`",
     note = "return `true` to retry, `false` to stop, or a `Verdict` (`Retry`, `RetryAfter(duration)`, `Stop`)"
 )]
 pub trait IntoVerdict {

@@ -1,0 +1,8 @@
+use retry_runtime::retry;
+
+#[retry(max = 3, base = "10ms", max = 5)]
+fn fetch() -> Result<u32, String> {
+    Ok(1)
+}
+
+fn main() {}
