@@ -143,9 +143,18 @@ impl Args {
                 "multiplier" => multiplier(&expr).map(|v| set(&mut self.multiplier, &key, v, errors)),
                 "backoff" => backoff(&expr).map(|v| set(&mut self.backoff, &key, v, errors)),
                 "jitter" => jitter(&expr).map(|v| set(&mut self.jitter, &key, v, errors)),
-                "on" => Ok(set(&mut self.on, &key, expr, errors)),
-                "on_retry" => Ok(set(&mut self.on_retry, &key, expr, errors)),
-                "policy" => Ok(set(&mut self.policy, &key, expr, errors)),
+                "on" => {
+                    set(&mut self.on, &key, expr, errors);
+                    Ok(())
+                }
+                "on_retry" => {
+                    set(&mut self.on_retry, &key, expr, errors);
+                    Ok(())
+                }
+                "policy" => {
+                    set(&mut self.policy, &key, expr, errors);
+                    Ok(())
+                }
                 "crate" => crate_path(&expr).map(|v| set(&mut self.krate, &key, v, errors)),
                 _ => Err(unknown_key(&key, &name)),
             },
@@ -254,7 +263,7 @@ fn max(expr: &Expr) -> syn::Result<u32> {
 
 fn duration(key: &Ident, expr: &Expr) -> syn::Result<Duration> {
     match literal(expr) {
-        Some((false, Lit::Str(text))) => parse_duration(&text),
+        Some((false, Lit::Str(text))) => parse_duration(text),
         Some((false, Lit::Int(number))) => Err(syn::Error::new_spanned(
             expr,
             format!("`{key}` takes a duration string with a unit, such as `{key} = \"{}ms\"`", number.base10_digits()),
@@ -304,7 +313,7 @@ fn backoff(expr: &Expr) -> syn::Result<BackoffKind> {
         "exponential" => Ok(BackoffKind::Exponential),
         "linear" => Ok(BackoffKind::Linear),
         "fixed" => Ok(BackoffKind::Fixed),
-        other => Err(unknown_name(&name, other, "backoff", BACKOFFS, "")),
+        other => Err(unknown_name(name, other, "backoff", BACKOFFS, "")),
     }
 }
 
@@ -333,7 +342,7 @@ fn jitter(expr: &Expr) -> syn::Result<JitterKind> {
         "full" => Ok(JitterKind::Full),
         "equal" => Ok(JitterKind::Equal),
         "decorrelated" => Ok(JitterKind::Decorrelated),
-        other => Err(unknown_name(&name, other, "jitter", JITTERS, FLOAT_HELP)),
+        other => Err(unknown_name(name, other, "jitter", JITTERS, FLOAT_HELP)),
     }
 }
 

@@ -14,10 +14,10 @@ use crate::item::{self, Flavor, RetryFn};
 /// The attribute's whole job: on success the rewritten function; on any
 /// error the original function unchanged next to every error, so the rest of
 /// the crate still type-checks.
-pub(crate) fn retry(args: TokenStream, item: TokenStream) -> TokenStream {
+pub(crate) fn retry(args: TokenStream, item: &TokenStream) -> TokenStream {
     let mut errors = Errors::default();
     let args = Args::parse(args, &mut errors);
-    let function = match item::parse(item.clone()) {
+    let function = match item::parse(item) {
         Ok(function) => function,
         Err(error) => {
             errors.push(error);
@@ -27,12 +27,11 @@ pub(crate) fn retry(args: TokenStream, item: TokenStream) -> TokenStream {
     };
     let clone = args.clone.as_ref().map_or(&[][..], |c| &c.value[..]);
     let retry_fn = item::classify(function.clone(), clone, &mut errors);
-    match (retry_fn, errors.count()) {
-        (Some(retry_fn), 0) => expand(&args, &retry_fn),
-        _ => {
-            let errors = errors.into_compile_errors();
-            quote!(#errors #function)
-        }
+    if let (Some(retry_fn), 0) = (retry_fn, errors.count()) {
+        expand(&args, &retry_fn)
+    } else {
+        let errors = errors.into_compile_errors();
+        quote!(#errors #function)
     }
 }
 
@@ -75,10 +74,14 @@ fn expand(args: &Args, retry_fn: &RetryFn) -> TokenStream {
         Flavor::Async => quote!(#state.sleep(#delay).await),
     };
 
-    let classify =
-        args.on.as_ref().map_or_else(|| quote_spanned!(output_span=> #private_at_output::retry_every_error), |on| on.value.to_token_stream());
-    let on_retry =
-        args.on_retry.as_ref().map_or_else(|| quote_spanned!(output_span=> #private_at_output::ignore_event), |hook| hook.value.to_token_stream());
+    let classify = args.on.as_ref().map_or_else(
+        || quote_spanned!(output_span=> #private_at_output::retry_every_error),
+        |on| on.value.to_token_stream(),
+    );
+    let on_retry = args.on_retry.as_ref().map_or_else(
+        || quote_spanned!(output_span=> #private_at_output::ignore_event),
+        |hook| hook.value.to_token_stream(),
+    );
     // `step` checks that the return type is a `Result` (through the attempt's
     // result) and that the classifier returns a verdict (through the method's
     // bounds): locating those tokens on the return type and on the `on`
@@ -111,12 +114,11 @@ fn expand(args: &Args, retry_fn: &RetryFn) -> TokenStream {
 
 /// `::retry_runtime::__private`, or the same under a renamed crate.
 fn private_path(args: &Args) -> TokenStream {
-    match &args.krate {
-        Some(krate) => {
-            let path = &krate.value;
-            quote!(#path::__private)
-        }
-        None => quote!(::retry_runtime::__private),
+    if let Some(krate) = &args.krate {
+        let path = &krate.value;
+        quote!(#path::__private)
+    } else {
+        quote!(::retry_runtime::__private)
     }
 }
 
@@ -152,7 +154,7 @@ fn policy(args: &Args, private: &TokenStream) -> TokenStream {
         // The whole call is located on the expression, so an error about its
         // type underlines only what the user wrote.
         let private = respan(private.clone(), expr.span());
-        return quote_spanned!(expr.span()=> #private::IntoPolicy::into_policy(#expr));
+        return quote_spanned!(expr.span()=> #private::policy_of(&(#expr)));
     }
     let max = args.max.as_ref().map_or(3, |m| m.value);
     let base = duration(args.base.as_ref().map_or(DEFAULT_BASE, |b| b.value), private);
@@ -170,12 +172,11 @@ fn policy(args: &Args, private: &TokenStream) -> TokenStream {
         JitterKind::Decorrelated => quote!(#private::Jitter::Decorrelated),
         JitterKind::Proportional(factor) => quote!(#private::Jitter::Proportional(#factor)),
     };
-    let deadline = match &args.deadline {
-        Some(deadline) => {
-            let deadline = duration(deadline.value, private);
-            quote!(::core::option::Option::Some(#deadline))
-        }
-        None => quote!(::core::option::Option::None),
+    let deadline = if let Some(deadline) = &args.deadline {
+        let deadline = duration(deadline.value, private);
+        quote!(::core::option::Option::Some(#deadline))
+    } else {
+        quote!(::core::option::Option::None)
     };
     let constant = Ident::new("__RETRY_POLICY", Span::mixed_site());
     quote! {{

@@ -21,10 +21,10 @@ pub(crate) struct RetryFn {
 
 /// Parses the annotated item; a function without a body or anything that is
 /// not a function is an error.
-pub(crate) fn parse(tokens: TokenStream) -> syn::Result<ItemFn> {
+pub(crate) fn parse(tokens: &TokenStream) -> syn::Result<ItemFn> {
     match syn::parse2::<ItemFn>(tokens.clone()) {
         Ok(item) => Ok(item),
-        Err(not_a_function) => match syn::parse2::<TraitItemFn>(tokens) {
+        Err(not_a_function) => match syn::parse2::<TraitItemFn>(tokens.clone()) {
             Ok(declaration) if declaration.default.is_none() => Err(syn::Error::new_spanned(
                 &declaration.sig,
                 "#[retry] needs a function with a body: put it on the implementation, not on the declaration",
@@ -46,13 +46,11 @@ pub(crate) fn classify(item: ItemFn, clone: &[Ident], errors: &mut Errors) -> Op
     if let Some(abi) = &sig.abi {
         errors.spanned(abi, "#[retry] cannot be used on an `extern` function: its callers expect one call, not a loop; wrap it in a Rust function and retry that");
     }
-    if sig.asyncness.is_none() {
-        if let Some(future) = returned_future(&sig.output) {
-            errors.spanned(
-                future,
-                "#[retry] cannot retry a future returned by a non-async fn: write it as `async fn` returning the `Result`",
-            );
-        }
+    if let (None, Some(future)) = (&sig.asyncness, returned_future(&sig.output)) {
+        errors.spanned(
+            future,
+            "#[retry] cannot retry a future returned by a non-async fn: write it as `async fn` returning the `Result`",
+        );
     }
     if let ReturnType::Default = sig.output {
         errors.spanned(

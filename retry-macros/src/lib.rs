@@ -20,5 +20,5 @@ use proc_macro::TokenStream;
 /// See the documentation of `retry_runtime` for the arguments and examples.
 #[proc_macro_attribute]
 pub fn retry(args: TokenStream, item: TokenStream) -> TokenStream {
-    expand::retry(args.into(), item.into()).into()
+    expand::retry(args.into(), &item.into()).into()
 }

@@ -63,10 +63,11 @@ impl Backoff {
 }
 
 fn exponential(retry: u32, base: Duration, multiplier: f64, cap: Duration) -> Duration {
-    // `!(x >= 1.0)` also catches NaN.
+    // Written so that NaN also falls back to 1.
     let multiplier = if multiplier >= 1.0 { multiplier } else { 1.0 };
     let exponent = retry - 1;
-    if exponent == 0 || multiplier == 1.0 {
+    // A multiplier of (at most) 1 means no growth.
+    if exponent == 0 || multiplier <= 1.0 {
         return base.min(cap);
     }
     // `powi` takes an `i32`; any exponent past `i32::MAX` is already infinite

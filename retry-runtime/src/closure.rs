@@ -176,6 +176,9 @@ where
 
     /// Runs the operation until it succeeds, fails permanently, or runs out of
     /// attempts or time; returns the last result.
+    ///
+    /// # Errors
+    /// The last attempt's error, unchanged.
     pub fn call(mut self) -> Result<T, E>
     where
         C: Classify<E>,
@@ -216,6 +219,9 @@ where
 
     /// Runs the operation until it succeeds, fails permanently, or runs out of
     /// attempts or time; returns the last result.
+    ///
+    /// # Errors
+    /// The last attempt's error, unchanged.
     #[cfg(feature = "tokio")]
     pub async fn call(self) -> Result<T, E>
     where

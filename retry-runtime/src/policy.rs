@@ -187,6 +187,11 @@ impl RetryPolicy {
     /// Use it on policies built from configuration; the `#[retry]` attribute
     /// checks the same rules at compile time.
     ///
+    /// # Errors
+    /// The first rule the policy breaks: zero attempts, a multiplier below 1
+    /// (or not finite), a proportional jitter factor outside `(0, 1]`, or a
+    /// `cap` below `base`.
+    ///
     /// ```
     /// use std::time::Duration;
     /// use retry_runtime::{PolicyError, RetryPolicy};
@@ -206,10 +211,10 @@ impl RetryPolicy {
         if !(self.multiplier >= 1.0 && self.multiplier.is_finite()) {
             return Err(PolicyError::MultiplierBelowOne(self.multiplier));
         }
-        if let Jitter::Proportional(factor) = self.jitter {
-            if !(factor > 0.0 && factor <= 1.0) {
-                return Err(PolicyError::JitterFactorOutOfRange(factor));
-            }
+        if let Jitter::Proportional(factor) = self.jitter
+            && !(factor > 0.0 && factor <= 1.0)
+        {
+            return Err(PolicyError::JitterFactorOutOfRange(factor));
         }
         if self.cap < self.base {
             return Err(PolicyError::CapBelowBase { cap: self.cap, base: self.base });

@@ -9,7 +9,13 @@ use crate::random::PerThread;
 use crate::schedule::Delays;
 use crate::verdict::{IntoVerdict, Verdict};
 
-pub use crate::policy_source::IntoPolicy;
+pub use crate::policy_source::ToPolicy;
+
+/// The policy `policy = expr` names, copied out (see [`ToPolicy`]).
+#[inline]
+pub fn policy_of<P: ToPolicy + ?Sized>(source: &P) -> RetryPolicy {
+    source.to_policy()
+}
 
 /// The return type of a retried function: a `Result`, possibly through an alias.
 #[diagnostic::on_unimplemented(
@@ -27,7 +33,7 @@ pub trait RetryOutcome {
 impl<T, E> RetryOutcome for Result<T, E> {
     type Error = E;
 
-    #[inline(always)]
+    #[inline]
     fn failure(&self) -> Option<&E> {
         self.as_ref().err()
     }
@@ -103,12 +109,9 @@ pub struct State<C: Clock> {
 
 impl<C: Clock> State<C> {
     /// Starts a call of `function` under `policy`.
-    #[inline(always)]
+    #[inline]
     pub fn new(policy: RetryPolicy, function: &'static str) -> Self {
-        let started = match policy.deadline {
-            Some(_) => Some(C::now()),
-            None => None,
-        };
+        let started = policy.deadline.map(|_| C::now());
         State { policy, function, attempts: 0, delays: Delays::new(), started, skipped: Duration::ZERO }
     }
 
@@ -116,7 +119,7 @@ impl<C: Clock> State<C> {
     ///
     /// `classify` is called only for a failure that has attempts left, and
     /// `notify` only when a retry will really be made.
-    #[inline(always)]
+    #[inline]
     pub fn step<R, V>(
         &mut self,
         result: R,
@@ -160,10 +163,10 @@ impl<C: Clock> State<C> {
             // decorrelated jitter's memory: it says nothing about our curve.
             Verdict::RetryAfter(hint) => hint.min(self.policy.cap),
         };
-        if let (Some(deadline), Some(started)) = (self.policy.deadline, self.started) {
-            if C::elapsed(started).saturating_add(self.skipped).saturating_add(delay) > deadline {
-                return None;
-            }
+        if let (Some(deadline), Some(started)) = (self.policy.deadline, self.started)
+            && C::elapsed(started).saturating_add(self.skipped).saturating_add(delay) > deadline
+        {
+            return None;
         }
         Some(delay)
     }
@@ -190,26 +193,26 @@ impl<C: Clock> State<C> {
 
 /// Runs one attempt of a sync body. The explicit return type `R` lets `?`
 /// and coercions in the body see the function's declared return type.
-#[inline(always)]
+#[inline]
 pub fn attempt<R>(body: impl FnOnce() -> R) -> R {
     body()
 }
 
 /// Types one attempt of an async body with the function's return type `R`,
 /// for the same reason as [`attempt`].
-#[inline(always)]
+#[inline]
 pub fn attempt_async<R, F: Future<Output = R>>(body: F) -> F {
     body
 }
 
 /// The classifier used when `on` is not given: every error is retried.
-#[inline(always)]
+#[inline]
 pub fn retry_every_error<E>(_: &E) -> Verdict {
     Verdict::Retry
 }
 
 /// The hook used when `on_retry` is not given.
-#[inline(always)]
+#[inline]
 pub fn ignore_event<E>(_: &RetryEvent<'_, E>) {}
 
 pub use crate::backoff::Backoff;

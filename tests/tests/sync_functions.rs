@@ -153,7 +153,7 @@ enum ParseOrDb {
 
 impl From<std::num::ParseIntError> for ParseOrDb {
     fn from(error: std::num::ParseIntError) -> Self {
-        ParseOrDb::Parse(error.kind().clone())
+        ParseOrDb::Parse(*error.kind())
     }
 }
 
@@ -337,6 +337,8 @@ struct Request {
     body: Vec<u8>,
 }
 
+// Taking ownership is what this test is about.
+#[allow(clippy::needless_pass_by_value)]
 fn consume(request: Request) -> Result<usize, DbError> {
     let attempt = CALLS.get() + 1;
     CALLS.set(attempt);
