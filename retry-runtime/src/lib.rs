@@ -64,7 +64,7 @@
 //! | `on` | `Fn(&E) -> bool` or `Fn(&E) -> Verdict` | retry every error | the classifier, see [`Verdict`] |
 //! | `deadline` | duration string | none | total time budget from the first attempt |
 //! | `on_retry` | `Fn(&RetryEvent<'_, E>)` | none | called before each sleep, see [`RetryEvent`] |
-//! | `policy` | expression giving a [`RetryPolicy`] or `&RetryPolicy` | none | a policy built at run time; excludes `max` … `deadline` |
+//! | `policy` | expression giving a [`RetryPolicy`] (or a reference, `Box`, `Arc` of one, see [`ToPolicy`]) | none | a policy built at run time; excludes `max` … `deadline` |
 //! | `clone` | `clone(arg, …)` | none | by-value arguments the body consumes: cloned for each attempt |
 //! | `crate` | path | `::retry_runtime` | where this crate is, if renamed |
 //!
@@ -219,7 +219,7 @@ pub use closure::{Classify, Notify, Retry, RetryAll, RetryAsync, Silent};
 pub use event::RetryEvent;
 pub use jitter::Jitter;
 pub use policy::{PolicyError, RetryPolicy};
-pub use policy_source::IntoPolicy;
+pub use policy_source::ToPolicy;
 pub use verdict::{IntoVerdict, Verdict};
 
 #[doc(inline)]
