@@ -1,0 +1,73 @@
+//! The happy path costs nothing extra: no allocation and no random draw; the
+//! retry path allocates nothing either.
+
+use std::cell::Cell;
+use std::time::Duration;
+
+use retry_runtime::testing::SleepRecorder;
+use retry_runtime::{RetryPolicy, retry};
+
+/// Allocations made while `f` runs (counted by `allocation-counter`'s global allocator).
+fn allocations_during<T>(f: impl FnOnce() -> T) -> (T, u64) {
+    let mut value = None;
+    let info = allocation_counter::measure(|| value = Some(f()));
+    match value {
+        Some(value) => (value, info.count_total),
+        None => unreachable!("measure runs the closure"),
+    }
+}
+
+#[retry(max = 5, base = "1ms", jitter = "decorrelated", deadline = "10s")]
+fn fails_first(remaining: &Cell<u32>) -> Result<u32, u32> {
+    let left = remaining.get();
+    if left == 0 {
+        Ok(7)
+    } else {
+        remaining.set(left - 1);
+        Err(left)
+    }
+}
+
+#[test]
+fn no_allocation_on_the_happy_path_or_the_retry_path() {
+    // The counter does see allocations.
+    assert_eq!(allocations_during(|| vec![1u8]).1, 1);
+    // Warm up thread-locals (the jitter generator) outside the measurement.
+    let _ = fails_first(&Cell::new(1));
+
+    let (result, allocations) = allocations_during(|| fails_first(&Cell::new(0)));
+    assert_eq!((result, allocations), (Ok(7), 0));
+
+    let (result, allocations) = allocations_during(|| fails_first(&Cell::new(3)));
+    assert_eq!((result, allocations), (Ok(7), 0), "three real (1 ms scale) sleeps, no allocation");
+
+    let policy = RetryPolicy::new().max_attempts(3).base(Duration::ZERO);
+    let (result, allocations) = allocations_during(|| policy.retry(|| fails_first(&Cell::new(2))).call());
+    assert_eq!((result, allocations), (Ok(7), 0));
+}
+
+#[retry(max = 4, base = "10ms")]
+fn succeeds() -> Result<(), ()> {
+    Ok(())
+}
+
+#[retry(max = 4, base = "10ms")]
+fn always_fails() -> Result<(), ()> {
+    Err(())
+}
+
+#[test]
+fn no_random_number_is_drawn_when_the_first_attempt_succeeds() {
+    let expected = {
+        let sleeps = SleepRecorder::install_seeded(42);
+        let _ = always_fails();
+        sleeps.delays()
+    };
+    let sleeps = SleepRecorder::install_seeded(42);
+    for _ in 0..1_000 {
+        assert_eq!(succeeds(), Ok(()));
+    }
+    let _ = always_fails();
+    // Had any success drawn from the generator, these would differ.
+    assert_eq!(sleeps.delays(), expected);
+}
