@@ -7,6 +7,15 @@ use crate::verdict::{IntoVerdict, Verdict};
 
 /// Decides whether an error is worth retrying: implemented by every
 /// `Fn(&E) -> bool` and `Fn(&E) -> Verdict`, and by [`RetryAll`].
+///
+/// ```
+/// use retry_runtime::{Classify, RetryAll, Verdict};
+///
+/// let only_timeouts = |e: &std::io::Error| e.kind() == std::io::ErrorKind::TimedOut;
+/// let refused = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
+/// assert_eq!(only_timeouts.classify(&refused), Verdict::Stop);
+/// assert_eq!(RetryAll.classify(&refused), Verdict::Retry);
+/// ```
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot classify errors of type `{E}`",
     note = "a classifier is a function or closure taking `&{E}` and returning `bool` or `retry_runtime::Verdict`"
@@ -27,6 +36,11 @@ where
 }
 
 /// The default classifier: every error is retried.
+///
+/// ```
+/// use retry_runtime::{Classify, RetryAll, Verdict};
+/// assert_eq!(RetryAll.classify(&"any error"), Verdict::Retry);
+/// ```
 #[derive(Clone, Copy, Debug, Default)]
 pub struct RetryAll;
 
@@ -37,6 +51,21 @@ impl<E> Classify<E> for RetryAll {
 }
 
 /// Observes retries: implemented by every `Fn(&RetryEvent<'_, E>)` and by [`Silent`].
+///
+/// ```
+/// use std::cell::Cell;
+/// use std::time::Duration;
+/// use retry_runtime::RetryPolicy;
+///
+/// let retries = Cell::new(0);
+/// let result: Result<(), &str> = RetryPolicy::new()
+///     .max_attempts(3)
+///     .base(Duration::ZERO)
+///     .retry(|| Err("down"))
+///     .on_retry(|event| retries.set(event.attempt()))
+///     .call();
+/// assert_eq!((result, retries.get()), (Err("down"), 2));
+/// ```
 pub trait Notify<E> {
     /// Called before each sleep.
     fn notify(&self, event: &RetryEvent<'_, E>);
@@ -49,6 +78,11 @@ impl<E, F: Fn(&RetryEvent<'_, E>)> Notify<E> for F {
 }
 
 /// The default hook: does nothing.
+///
+/// ```
+/// let result: Result<u8, ()> = retry_runtime::RetryPolicy::new().retry(|| Ok(1)).call(); // uses `Silent`
+/// assert_eq!(result, Ok(1));
+/// ```
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Silent;
 
@@ -154,6 +188,19 @@ impl<Op, C, N> Retry<Op, C, N> {
     }
 
     /// Names the operation in [`RetryEvent::function`].
+    ///
+    /// ```
+    /// use std::cell::RefCell;
+    /// use std::time::Duration;
+    /// let seen = RefCell::new("");
+    /// let _ = retry_runtime::RetryPolicy::new()
+    ///     .base(Duration::ZERO)
+    ///     .retry(|| Err::<(), _>(()))
+    ///     .named("billing::charge")
+    ///     .on_retry(|event| *seen.borrow_mut() = event.function())
+    ///     .call();
+    /// assert_eq!(*seen.borrow(), "billing::charge");
+    /// ```
     pub fn named(mut self, function: &'static str) -> Self {
         self.function = function;
         self
@@ -165,11 +212,20 @@ where
     Op: FnMut() -> Result<T, E>,
 {
     /// Retries only the errors `classify` calls transient (`true` or a retrying [`Verdict`]).
+    ///
+    /// ```
+    /// let mut calls = 0;
+    /// let result = retry_runtime::RetryPolicy::new()
+    ///     .retry(|| { calls += 1; Err::<(), _>("permission denied") })
+    ///     .when(|e| e.contains("timeout"))
+    ///     .call();
+    /// assert_eq!((result, calls), (Err("permission denied"), 1));
+    /// ```
     pub fn when<V: IntoVerdict, F: Fn(&E) -> V>(self, classify: F) -> Retry<Op, F, N> {
         self.with_classifier(classify)
     }
 
-    /// Calls `hook` before each sleep.
+    /// Calls `hook` before each sleep (see [`Notify`] for an example).
     pub fn on_retry<F: Fn(&RetryEvent<'_, E>)>(self, hook: F) -> Retry<Op, C, F> {
         self.with_hook(hook)
     }

@@ -256,6 +256,13 @@ impl RetryPolicy {
 }
 
 /// Why a [`RetryPolicy`] was rejected by [`RetryPolicy::validate`].
+///
+/// ```
+/// use retry_runtime::{PolicyError, RetryPolicy};
+/// let error = RetryPolicy::new().multiplier(0.5).validate().unwrap_err();
+/// assert_eq!(error, PolicyError::MultiplierBelowOne(0.5));
+/// assert_eq!(error.to_string(), "multiplier must be a finite number of at least 1.0, got 0.5");
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, thiserror::Error)]
 #[non_exhaustive]
 pub enum PolicyError {
