@@ -215,6 +215,7 @@ mod verdict;
 pub mod __private;
 
 pub use backoff::Backoff;
+pub use classify::{ClassifierExt, Transient, is_transient};
 pub use closure::{Classify, Notify, Retry, RetryAll, RetryAsync, Silent};
 pub use event::RetryEvent;
 pub use jitter::Jitter;
