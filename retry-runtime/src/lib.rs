@@ -183,6 +183,13 @@
 //! [`RetryPolicy::retry`] and [`RetryPolicy::retry_async`] run a closure through
 //! the same loop.
 //!
+//! # Which errors to retry
+//!
+//! [`classify::is_transient`] knows the transient errors of `std::io` and, with
+//! their features, of `http`, `reqwest`, `rusqlite`, `tokio-postgres` and
+//! `tonic`; classifiers combine with [`ClassifierExt`]
+//! (`on = is_transient.or(is_deadlock)`).
+//!
 //! # Testing retried code
 //!
 //! [`testing::SleepRecorder`] skips and records the sleeps on the current
@@ -192,6 +199,12 @@
 //!
 //! - `tokio` (default): async functions sleep on tokio's timer and measure
 //!   `deadline` on tokio's clock. Without it, only sync functions can be retried.
+//! - `http`: [`classify`] knows `http::StatusCode` and `http::Response`
+//!   (`Retry-After` in both forms).
+//! - `reqwest` (implies `http`): `reqwest::Error` and transient `reqwest::Response`s.
+//! - `rusqlite`: `rusqlite::Error` (busy and locked databases).
+//! - `tokio-postgres`: `tokio_postgres::Error` by SQLSTATE.
+//! - `tonic`: `tonic::Status` and `tonic::Code`, with gRPC server pushback.
 
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
