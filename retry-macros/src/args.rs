@@ -24,6 +24,7 @@ const KEYS: &[&str] = &[
     "on_retry",
     "policy",
     "clone",
+    "stats",
     "crate",
 ];
 const BACKOFFS: &[&str] = &["exponential", "linear", "fixed"];
@@ -56,6 +57,16 @@ pub(crate) enum JitterKind {
     Proportional(f64),
 }
 
+/// Where a call's statistics go.
+pub(crate) enum StatsTarget {
+    /// `stats = false`: not recorded.
+    Off,
+    /// The default (or `stats = true`): the function's own, registered under its name.
+    Own,
+    /// `stats = PATH`: a user's `static` `Stats`.
+    Static(Path),
+}
+
 /// Everything the attribute said, typed.
 #[derive(Default)]
 pub(crate) struct Args {
@@ -71,6 +82,7 @@ pub(crate) struct Args {
     pub(crate) policy: Option<Given<Expr>>,
     pub(crate) clone: Option<Given<Vec<Ident>>>,
     pub(crate) krate: Option<Given<Path>>,
+    pub(crate) stats: Option<Given<StatsTarget>>,
 }
 
 /// One `key = value` or `key(list)` as written, before its value is understood.
@@ -155,6 +167,7 @@ impl Args {
                     set(&mut self.policy, &key, expr, errors);
                     Ok(())
                 }
+                "stats" => stats(&expr).map(|v| set(&mut self.stats, &key, v, errors)),
                 "crate" => crate_path(&expr).map(|v| set(&mut self.krate, &key, v, errors)),
                 _ => Err(unknown_key(&key, &name)),
             },
@@ -367,6 +380,19 @@ fn clone_list(list: Punctuated<Expr, Token![,]>) -> syn::Result<Vec<Ident>> {
         }
     }
     errors.finish().map(|()| idents)
+}
+
+fn stats(expr: &Expr) -> syn::Result<StatsTarget> {
+    match expr {
+        Expr::Lit(ExprLit { lit: Lit::Bool(flag), .. }) => {
+            Ok(if flag.value { StatsTarget::Own } else { StatsTarget::Off })
+        }
+        Expr::Path(path) if path.qself.is_none() => Ok(StatsTarget::Static(path.path.clone())),
+        _ => Err(syn::Error::new_spanned(
+            expr,
+            "`stats` takes `false` (record nothing), `true` (the default: the function's own statistics), or the path of a `static` `retry_runtime::Stats`, such as `stats = DB_STATS`",
+        )),
+    }
 }
 
 fn crate_path(expr: &Expr) -> syn::Result<Path> {

@@ -7,7 +7,7 @@ use quote::{ToTokens, quote, quote_spanned};
 use syn::spanned::Spanned;
 use syn::{Ident, ReturnType};
 
-use crate::args::{Args, BackoffKind, DEFAULT_BASE, DEFAULT_CAP, JitterKind};
+use crate::args::{Args, BackoffKind, DEFAULT_BASE, DEFAULT_CAP, JitterKind, StatsTarget};
 use crate::errors::Errors;
 use crate::item::{self, Flavor, RetryFn};
 
@@ -87,12 +87,25 @@ fn expand(args: &Args, retry_fn: &RetryFn) -> TokenStream {
     // bounds): locating those tokens on the return type and on the `on`
     // expression puts each error where the user can fix it.
     let step_span = args.on.as_ref().map_or(output_span, |on| on.value.span());
-    let step = Ident::new("step", step_span);
-    let step_call = quote_spanned!(output_span=> #state.#step({ #result }, #classify, #on_retry));
+    let step = Ident::new("step_described", step_span);
+    let error = internal("__retry_error");
+    let formatter = internal("__retry_formatter");
+    // Autoref specialisation: `Display` if the error has it, else `Debug`,
+    // else its type name; an error type needs neither to be retried. Only
+    // the trait that applies is used, hence the scoped `allow`.
+    let describe = quote_spanned! {output_span=>
+        |#error, #formatter| {
+            #[allow(unused_imports)]
+            use #private_at_output::{DescribeAny as _, DescribeDebug as _, DescribeDisplay as _};
+            (&&&#private_at_output::Describe(#error)).describe_error(#formatter)
+        }
+    };
+    let step_call = quote_spanned!(output_span=> #state.#step({ #result }, #classify, #on_retry, #describe));
+    let record = stats(args, &private_at_output, output_span, &function_name);
 
     // The loop's own tokens are located on the return type too.
     let body = quote_spanned! {output_span=>
-        let mut #state = #private_at_output::State::<#clock>::new(#policy, #function_name);
+        let mut #state = #private_at_output::State::<#clock>::new(#policy, #function_name) #record;
         loop {
             #clones
             let #result = #attempt;
@@ -110,6 +123,41 @@ fn expand(args: &Args, retry_fn: &RetryFn) -> TokenStream {
             #body
         }
     }
+}
+
+/// `.with_stats(…)` on the state: the function's own `static` (declared
+/// inside the body, so each function has one), a user's, or nothing.
+fn stats(args: &Args, private: &TokenStream, span: Span, function_name: &TokenStream) -> TokenStream {
+    match args.stats.as_ref().map_or(&StatsTarget::Own, |s| &s.value) {
+        StatsTarget::Off => TokenStream::new(),
+        StatsTarget::Own => {
+            let own = Ident::new("__RETRY_STATS", Span::mixed_site().located_at(span));
+            quote_spanned! {span=>
+                .with_stats({
+                    static #own: #private::Stats = #private::Stats::new();
+                    &#own
+                }, #function_name)
+            }
+        }
+        StatsTarget::Static(path) => {
+            let written = path_text(path);
+            let name = if path.segments.len() == 1 && path.leading_colon.is_none() {
+                quote!(::core::concat!(::core::module_path!(), "::", #written))
+            } else {
+                quote!(#written)
+            };
+            // Located on the path: a wrong type is reported there.
+            let with_stats = Ident::new("with_stats", path.span());
+            quote_spanned!(path.span()=> .#with_stats(&#path, #name))
+        }
+    }
+}
+
+/// `a::b::C` as written, without spaces.
+fn path_text(path: &syn::Path) -> String {
+    let segments: Vec<String> = path.segments.iter().map(|s| s.ident.to_string()).collect();
+    let prefix = if path.leading_colon.is_some() { "::" } else { "" };
+    format!("{prefix}{}", segments.join("::"))
 }
 
 /// `::retry_runtime::__private`, or the same under a renamed crate.

@@ -5,7 +5,7 @@ use std::cell::Cell;
 use std::time::Duration;
 
 use retry_runtime::testing::SleepRecorder;
-use retry_runtime::{RetryPolicy, retry};
+use retry_runtime::{RetryPolicy, Stats, retry};
 
 /// Allocations made while `f` runs (counted by `allocation-counter`'s global allocator).
 fn allocations_during<T>(f: impl FnOnce() -> T) -> (T, u64) {
@@ -70,4 +70,35 @@ fn no_random_number_is_drawn_when_the_first_attempt_succeeds() {
     let _ = always_fails();
     // Had any success drawn from the generator, these would differ.
     assert_eq!(sleeps.delays(), expected);
+}
+
+static RECORDED: Stats = Stats::new();
+
+#[retry(max = 3, base = "1ms", stats = RECORDED)]
+fn recorded(remaining: &Cell<u32>) -> Result<u32, u32> {
+    let left = remaining.get();
+    if left == 0 {
+        Ok(7)
+    } else {
+        remaining.set(left - 1);
+        Err(left)
+    }
+}
+
+#[test]
+fn recording_statistics_allocates_nothing_after_registration() {
+    // The first call registers the statistics (a lock and a push, once).
+    let _ = recorded(&Cell::new(1));
+    let before = RECORDED.snapshot();
+
+    let (result, allocations) = allocations_during(|| recorded(&Cell::new(0)));
+    assert_eq!((result, allocations), (Ok(7), 0), "first-try success with statistics on");
+    let (result, allocations) = allocations_during(|| recorded(&Cell::new(1)));
+    assert_eq!((result, allocations), (Ok(7), 0), "success after a real 1 ms retry with statistics on");
+
+    // The calls were really recorded.
+    let after = RECORDED.snapshot();
+    assert_eq!(after.calls - before.calls, 2);
+    assert_eq!(after.first_try_successes - before.first_try_successes, 1);
+    assert_eq!(after.retried_successes - before.retried_successes, 1);
 }

@@ -1,0 +1,101 @@
+//! OpenTelemetry metrics of every `#[retry]` function (feature `opentelemetry`).
+//!
+//! | instrument | kind | unit | attributes |
+//! |---|---|---|---|
+//! | `retry.attempts` | counter | `{attempt}` | `retry.function` |
+//! | `retry.successes` | counter | `{call}` | `retry.function` |
+//! | `retry.failures` | counter | `{call}` | `retry.function`, `retry.outcome` (`exhausted` or `non_retryable`) |
+//! | `retry.backoff_duration` | histogram | `s` | `retry.function` |
+//!
+//! The instruments are created on first use, from the meter given to
+//! [`use_meter`] or else from the global meter provider's `retry_runtime`
+//! meter: install the provider (`opentelemetry::global::set_meter_provider`)
+//! before the first retried call.
+//!
+//! ```
+//! // With the SDK: `SdkMeterProvider::builder().with_reader(…).build().meter("my-service")`.
+//! let meter = opentelemetry::global::meter("my-service");
+//! retry_runtime::metrics::use_meter(&meter);
+//! ```
+
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use opentelemetry::KeyValue;
+use opentelemetry::metrics::{Counter, Histogram, Meter};
+
+struct Instruments {
+    attempts: Counter<u64>,
+    successes: Counter<u64>,
+    failures: Counter<u64>,
+    backoff: Histogram<f64>,
+}
+
+static INSTRUMENTS: OnceLock<Instruments> = OnceLock::new();
+
+/// Records the retry metrics with `meter` instead of the global one. Only the
+/// first meter set (by this or by the first retried call) is used; returns
+/// whether this one was.
+///
+/// ```
+/// let meter = opentelemetry::global::meter("my-service");
+/// let _ = retry_runtime::metrics::use_meter(&meter);
+/// ```
+pub fn use_meter(meter: &Meter) -> bool {
+    let mut used = false;
+    INSTRUMENTS.get_or_init(|| {
+        used = true;
+        instruments(meter)
+    });
+    used
+}
+
+fn instruments(meter: &Meter) -> Instruments {
+    Instruments {
+        attempts: meter
+            .u64_counter("retry.attempts")
+            .with_description("Attempts made by retried functions, first attempts included")
+            .with_unit("{attempt}")
+            .build(),
+        successes: meter
+            .u64_counter("retry.successes")
+            .with_description("Calls of retried functions that succeeded")
+            .with_unit("{call}")
+            .build(),
+        failures: meter
+            .u64_counter("retry.failures")
+            .with_description("Calls of retried functions that failed for good")
+            .with_unit("{call}")
+            .build(),
+        backoff: meter
+            .f64_histogram("retry.backoff_duration")
+            .with_description("Delays slept between attempts")
+            .with_unit("s")
+            .with_boundaries(vec![0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0])
+            .build(),
+    }
+}
+
+fn get() -> &'static Instruments {
+    INSTRUMENTS.get_or_init(|| instruments(&opentelemetry::global::meter("retry_runtime")))
+}
+
+/// A failed attempt, retried after `delay`.
+pub(crate) fn retrying(function: &'static str, delay: Duration) {
+    let instruments = get();
+    let attributes = [KeyValue::new("retry.function", function)];
+    instruments.attempts.add(1, &attributes);
+    instruments.backoff.record(delay.as_secs_f64(), &attributes);
+}
+
+/// The call's last attempt: `outcome` is `success`, `exhausted` or `non_retryable`.
+pub(crate) fn ended(function: &'static str, outcome: &'static str) {
+    let instruments = get();
+    let function = KeyValue::new("retry.function", function);
+    instruments.attempts.add(1, std::slice::from_ref(&function));
+    if outcome == "success" {
+        instruments.successes.add(1, &[function]);
+    } else {
+        instruments.failures.add(1, &[function, KeyValue::new("retry.outcome", outcome)]);
+    }
+}

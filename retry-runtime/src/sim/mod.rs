@@ -1,0 +1,107 @@
+//! A deterministic thundering-herd simulator that drives the real delay schedule.
+//!
+//! Two scenarios, both in virtual time (an event queue, no sleeping) with
+//! seeded randomness, so a run is reproducible to the nanosecond:
+//!
+//! - [`contention`]: the optimistic-concurrency model of the AWS Architecture
+//!   Blog study "Exponential Backoff and Jitter" (Marc Brooker, 2015). `N`
+//!   clients each read a row's version, then write with the version they
+//!   read; a write succeeds only if the version is still current. Work =
+//!   writes; completion = the time of the last event.
+//! - [`Outage`]: `M` clients fail together, the server rejects everything for
+//!   a while, then admits a fixed number of calls per 10 ms. It reports the
+//!   load per 10 ms bucket, and the peak after recovery.
+//!
+//! Each simulated client owns one [`RetryPolicy::schedule_seeded`] iterator:
+//! the same code that computes the sleeps of a `#[retry]` function, not a
+//! copy of the formulas.
+//!
+//! # Mapping to the study
+//!
+//! The study's exponential is `min(cap, base·2^attempt)` with attempt counted
+//! from 1 and `base` = 5 ms, so its first sleep is 10 ms; ours is
+//! `min(cap, base·multiplier^(retry−1))`, so the same curve is `base` = 10 ms,
+//! `multiplier` = 2, `cap` = 2000 ms. Its decorrelated jitter is
+//! `min(cap, uniform[base, prev·3])` with `base` = 5 ms, which is exactly
+//! [`Jitter::Decorrelated`] with `base` = 5 ms. "No backoff" is a policy whose
+//! every delay is zero.
+//!
+//! | strategy | policy |
+//! |---|---|
+//! | no backoff | `base` 0, `cap` 0, no jitter |
+//! | exponential | `base` 10 ms, ×2, `cap` 2 s, [`Jitter::None`] |
+//! | full | same curve, [`Jitter::Full`] |
+//! | equal | same curve, [`Jitter::Equal`] |
+//! | decorrelated | `base` 5 ms, `cap` 2 s, [`Jitter::Decorrelated`] |
+//! | proportional | same curve, [`Jitter::Proportional(0.5)`](Jitter::Proportional) |
+//!
+//! ```
+//! use retry_runtime::sim::{Strategy, contention_mean};
+//!
+//! let [_, exponential, full, ..] = Strategy::study();
+//! let slow = contention_mean(&exponential, 20, 5, 1);
+//! let fast = contention_mean(&full, 20, 5, 1);
+//! assert!(fast.calls < slow.calls);
+//! ```
+#![cfg_attr(docsrs, doc(cfg(feature = "sim")))]
+
+mod contention;
+mod events;
+mod outage;
+
+use std::time::Duration;
+
+use crate::{Backoff, Jitter, RetryPolicy};
+
+pub use contention::{Mean, Run, contention, contention_mean};
+pub use outage::{BUCKET, Outage, OutageRun};
+
+/// A named retry policy, as one row of the study.
+///
+/// ```
+/// let full = retry_runtime::sim::Strategy::study()[2];
+/// assert_eq!(full.name, "full");
+/// ```
+#[derive(Clone, Copy, Debug)]
+pub struct Strategy {
+    /// The study's name for it: `"no backoff"`, `"exponential"`, `"full"`, ….
+    pub name: &'static str,
+    /// The policy each simulated client draws its delays from.
+    pub policy: RetryPolicy,
+}
+
+impl Strategy {
+    /// The six strategies compared: no backoff, exponential without jitter,
+    /// full, equal, decorrelated and proportional (factor 0.5) jitter.
+    ///
+    /// ```
+    /// let names = retry_runtime::sim::Strategy::study().map(|s| s.name);
+    /// assert_eq!(names, ["no backoff", "exponential", "full", "equal", "decorrelated", "proportional"]);
+    /// ```
+    pub fn study() -> [Strategy; 6] {
+        let ms = Duration::from_millis;
+        let curve = RetryPolicy::new()
+            .max_attempts(u32::MAX)
+            .base(ms(10))
+            .multiplier(2.0)
+            .cap(ms(2000))
+            .backoff(Backoff::Exponential);
+        let named = |name, policy| Strategy { name, policy };
+        [
+            named("no backoff", curve.base(Duration::ZERO).cap(Duration::ZERO).jitter(Jitter::None)),
+            named("exponential", curve.jitter(Jitter::None)),
+            named("full", curve.jitter(Jitter::Full)),
+            named("equal", curve.jitter(Jitter::Equal)),
+            named("decorrelated", curve.base(ms(5)).jitter(Jitter::Decorrelated)),
+            named("proportional", curve.jitter(Jitter::Proportional(0.5))),
+        ]
+    }
+}
+
+/// A seed for client `index` of the trial seeded with `seed` (`SplitMix64`).
+fn mix(seed: u64, index: u64) -> u64 {
+    let mut z = seed ^ index.wrapping_mul(0x9E37_79B9_7F4A_7C15).wrapping_add(0x6A09_E667_F3BC_C909);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}

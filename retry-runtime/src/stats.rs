@@ -1,0 +1,474 @@
+//! Per-function retry statistics: how often each function retries, how long
+//! it waits, and how many calls still fail.
+//!
+//! Every `#[retry]` function records into its own [`Stats`], registered on
+//! its first call under its name (module path and function name). Read them
+//! all with [`snapshot`], or one with [`Stats::snapshot`]; both print as a
+//! table.
+//!
+//! ```
+//! use retry_runtime::{retry, stats};
+//!
+//! #[retry(max = 3, base = "1ms")]
+//! fn load(fail_first: &std::cell::Cell<bool>) -> Result<u32, String> {
+//!     if fail_first.replace(false) { Err("connection refused".into()) } else { Ok(7) }
+//! }
+//!
+//! load(&std::cell::Cell::new(true)).unwrap();
+//! let all = stats::snapshot();
+//! let load = all.get(concat!(module_path!(), "::load")).unwrap();
+//! assert_eq!((load.calls, load.attempts, load.retried_successes), (1, 2, 1));
+//! println!("{all}");
+//! ```
+//!
+//! # Cost
+//!
+//! Recording is lock-free: relaxed atomic adds on the function's own
+//! counters, no mutex, no allocation (the first call takes a lock once, to
+//! register). A first-try success is one atomic add, on a counter striped by
+//! thread so that threads calling one function do not fight over a cache
+//! line, and reads no clock; everything else is recorded on the retry path,
+//! which already sleeps.
+//!
+//! # When times are taken
+//!
+//! A first-try success reads no clock, so it cannot be dated exactly. The
+//! last failure and a success after retries are dated when they happen. A
+//! first-try success is dated by the next [`snapshot`] (or
+//! [`Stats::snapshot`]) that sees it: [`FunctionStats::last_success`] is then
+//! never earlier than the real time, and late by at most the time since the
+//! previous snapshot, which a periodic scrape bounds.
+
+use std::fmt;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::Relaxed};
+use std::sync::{Mutex, OnceLock, PoisonError};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// The counters of one function, or of several sharing a `static`.
+///
+/// Declare one to share it between functions (one per downstream service,
+/// say), and name it with `#[retry(stats = PATH)]`:
+///
+/// ```
+/// use retry_runtime::{retry, Stats};
+///
+/// static BILLING: Stats = Stats::new();
+///
+/// #[retry(max = 2, base = "1ms", stats = BILLING)]
+/// fn charge() -> Result<(), String> { Ok(()) }
+///
+/// #[retry(max = 2, base = "1ms", stats = BILLING)]
+/// fn refund() -> Result<(), String> { Err("declined".into()) }
+///
+/// charge().unwrap();
+/// refund().unwrap_err();
+/// let billing = BILLING.snapshot();
+/// assert_eq!((billing.calls, billing.first_try_successes, billing.failures), (2, 1, 1));
+/// ```
+#[derive(Debug)]
+pub struct Stats {
+    name: OnceLock<&'static str>,
+    registered: AtomicBool,
+    /// First-try successes, striped by thread: threads hammering one
+    /// function each add to their own cache line (summed by snapshots).
+    first_try_successes: [Striped; STRIPES],
+    /// First-try successes already dated by a snapshot.
+    first_try_dated: AtomicU64,
+    retried_successes: AtomicU64,
+    failures: AtomicU64,
+    non_retryable_failures: AtomicU64,
+    /// Attempts other than first-try successes (those are counted above).
+    other_attempts: AtomicU64,
+    retries: AtomicU64,
+    slept_nanos: AtomicU64,
+    /// Calls that were not a first-try success, by attempts made: 1, 2, 3, 4, 5+.
+    other_histogram: [AtomicU64; 5],
+    /// Milliseconds since the Unix epoch, 0 for never.
+    last_success_ms: AtomicU64,
+    last_failure_ms: AtomicU64,
+}
+
+impl Default for Stats {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// How a call ended, for [`Stats`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Outcome {
+    /// `Ok`, after this many attempts.
+    Success,
+    /// The attempts or the deadline ran out.
+    Exhausted,
+    /// The classifier refused to retry.
+    NonRetryable,
+}
+
+impl Stats {
+    /// Empty counters, for a `static`. Registered (and so listed by
+    /// [`snapshot`]) on first use, under the name of the `static` as written
+    /// in `stats = …`, or the name given with [`Stats::named`].
+    ///
+    /// ```
+    /// static DOWNSTREAM: retry_runtime::Stats = retry_runtime::Stats::new();
+    /// assert_eq!(DOWNSTREAM.snapshot().calls, 0);
+    /// ```
+    #[must_use]
+    pub const fn new() -> Self {
+        Stats {
+            name: OnceLock::new(),
+            registered: AtomicBool::new(false),
+            first_try_successes: [const { Striped(AtomicU64::new(0)) }; STRIPES],
+            first_try_dated: AtomicU64::new(0),
+            retried_successes: AtomicU64::new(0),
+            failures: AtomicU64::new(0),
+            non_retryable_failures: AtomicU64::new(0),
+            other_attempts: AtomicU64::new(0),
+            retries: AtomicU64::new(0),
+            slept_nanos: AtomicU64::new(0),
+            other_histogram: [const { AtomicU64::new(0) }; 5],
+            last_success_ms: AtomicU64::new(0),
+            last_failure_ms: AtomicU64::new(0),
+        }
+    }
+
+    /// Sets the name [`snapshot`] lists these counters under; the first name
+    /// set wins. Returns `self` for chaining in a `LazyLock` or at start-up.
+    ///
+    /// ```
+    /// static PAYMENTS: retry_runtime::Stats = retry_runtime::Stats::new();
+    /// PAYMENTS.named("payments");
+    /// assert_eq!(PAYMENTS.snapshot().name, "payments");
+    /// ```
+    pub fn named(&self, name: &'static str) -> &Self {
+        let _ = self.name.set(name);
+        self
+    }
+
+    /// The name these counters are listed under (empty until named or used).
+    ///
+    /// ```
+    /// assert_eq!(retry_runtime::Stats::new().name(), "");
+    /// ```
+    pub fn name(&self) -> &'static str {
+        self.name.get().copied().unwrap_or("")
+    }
+
+    /// Lists these counters in [`snapshot`] under `name` (unless already
+    /// named). Cold: called once per `static`.
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn register(&'static self, name: &'static str) {
+        let mut registry = REGISTRY.lock().unwrap_or_else(PoisonError::into_inner);
+        if !self.registered.swap(true, Relaxed) {
+            let _ = self.name.set(name);
+            registry.push(self);
+        }
+    }
+
+    #[inline]
+    pub(crate) fn ensure_registered(&'static self, name: &'static str) {
+        if !self.registered.load(Relaxed) {
+            self.register(name);
+        }
+    }
+
+    /// A first-try success: one relaxed add, no clock.
+    #[inline]
+    pub(crate) fn record_first_try_success(&self) {
+        self.first_try_successes[STRIPE.with(|stripe| *stripe)].0.fetch_add(1, Relaxed);
+    }
+
+    /// A failed attempt that will be retried after `delay`.
+    #[cold]
+    pub(crate) fn record_retry(&self, delay: Duration) {
+        self.other_attempts.fetch_add(1, Relaxed);
+        self.retries.fetch_add(1, Relaxed);
+        self.slept_nanos.fetch_add(u64::try_from(delay.as_nanos()).unwrap_or(u64::MAX), Relaxed);
+    }
+
+    /// The end of a call that was not a first-try success, after `attempts` attempts.
+    #[cold]
+    pub(crate) fn record_end(&self, outcome: Outcome, attempts: u32) {
+        self.other_attempts.fetch_add(1, Relaxed);
+        let bucket = usize::try_from(attempts.clamp(1, 5) - 1).unwrap_or(4);
+        self.other_histogram[bucket].fetch_add(1, Relaxed);
+        let now = unix_ms(SystemTime::now());
+        match outcome {
+            Outcome::Success => {
+                self.retried_successes.fetch_add(1, Relaxed);
+                self.last_success_ms.fetch_max(now, Relaxed);
+            }
+            Outcome::Exhausted => {
+                self.failures.fetch_add(1, Relaxed);
+                self.last_failure_ms.fetch_max(now, Relaxed);
+            }
+            Outcome::NonRetryable => {
+                self.non_retryable_failures.fetch_add(1, Relaxed);
+                self.last_failure_ms.fetch_max(now, Relaxed);
+            }
+        }
+    }
+
+    /// These counters as plain data.
+    ///
+    /// Each counter is read atomically, but not all at once: while calls are
+    /// running, the numbers may be a few calls apart.
+    ///
+    /// ```
+    /// use retry_runtime::{retry, Stats};
+    ///
+    /// static DB: Stats = Stats::new();
+    ///
+    /// #[retry(max = 3, base = "1ms", stats = DB)]
+    /// fn always_down() -> Result<(), &'static str> { Err("down") }
+    ///
+    /// always_down().unwrap_err();
+    /// let db = DB.snapshot();
+    /// assert_eq!((db.calls, db.attempts, db.retries, db.failures), (1, 3, 2, 1));
+    /// assert_eq!(db.attempts_histogram, [0, 0, 1, 0, 0]);
+    /// assert!(db.last_failure.is_some());
+    /// ```
+    pub fn snapshot(&self) -> FunctionStats {
+        let first_try: u64 = self.first_try_successes.iter().map(|stripe| stripe.0.load(Relaxed)).sum();
+        // Date the first-try successes made since the last snapshot: they
+        // read no clock, so "now" is the earliest time known to follow them.
+        if self.first_try_dated.swap(first_try, Relaxed) < first_try {
+            self.last_success_ms.fetch_max(unix_ms(SystemTime::now()), Relaxed);
+        }
+        let retried = self.retried_successes.load(Relaxed);
+        let failures = self.failures.load(Relaxed);
+        let non_retryable = self.non_retryable_failures.load(Relaxed);
+        let mut histogram = self.other_histogram.each_ref().map(|bucket| bucket.load(Relaxed));
+        histogram[0] += first_try;
+        FunctionStats {
+            name: self.name().to_owned(),
+            calls: first_try + retried + failures + non_retryable,
+            attempts: first_try + self.other_attempts.load(Relaxed),
+            first_try_successes: first_try,
+            retried_successes: retried,
+            failures,
+            non_retryable_failures: non_retryable,
+            retries: self.retries.load(Relaxed),
+            slept: Duration::from_nanos(self.slept_nanos.load(Relaxed)),
+            attempts_histogram: histogram,
+            last_success: from_unix_ms(self.last_success_ms.load(Relaxed)),
+            last_failure: from_unix_ms(self.last_failure_ms.load(Relaxed)),
+        }
+    }
+}
+
+static REGISTRY: Mutex<Vec<&'static Stats>> = Mutex::new(Vec::new());
+
+/// Stripes of the first-try counter: enough for the cores that commonly
+/// hammer one function at once, few enough to keep a `Stats` at 1 KiB.
+const STRIPES: usize = 8;
+
+/// A counter alone on its cache line (128 bytes: adjacent-line prefetching
+/// pairs 64-byte lines on x86).
+#[derive(Debug)]
+#[repr(align(128))]
+struct Striped(AtomicU64);
+
+static NEXT_STRIPE: AtomicUsize = AtomicUsize::new(0);
+
+thread_local! {
+    /// This thread's stripe, handed out round-robin.
+    static STRIPE: usize = NEXT_STRIPE.fetch_add(1, Relaxed) % STRIPES;
+}
+
+fn unix_ms(time: SystemTime) -> u64 {
+    time.duration_since(UNIX_EPOCH).map_or(1, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX).max(1))
+}
+
+fn from_unix_ms(ms: u64) -> Option<SystemTime> {
+    (ms != 0).then(|| UNIX_EPOCH + Duration::from_millis(ms))
+}
+
+/// Every registered function's statistics, sorted by name.
+///
+/// ```
+/// use retry_runtime::{retry, stats};
+///
+/// #[retry(max = 2, base = "1ms")]
+/// fn ping() -> Result<(), ()> { Ok(()) }
+///
+/// ping().unwrap();
+/// let all = stats::snapshot();
+/// assert!(all.functions.iter().any(|f| f.name.ends_with("::ping") && f.calls == 1));
+/// ```
+pub fn snapshot() -> Snapshot {
+    let registered: Vec<&'static Stats> = REGISTRY.lock().unwrap_or_else(PoisonError::into_inner).clone();
+    let mut functions: Vec<FunctionStats> = registered.iter().map(|stats| stats.snapshot()).collect();
+    functions.sort_by(|a, b| a.name.cmp(&b.name));
+    Snapshot { functions }
+}
+
+/// The statistics of one function (or one shared [`Stats`]) at one moment,
+/// as plain data.
+///
+/// The four outcomes are disjoint: `calls` = `first_try_successes` +
+/// `retried_successes` + `failures` + `non_retryable_failures`. Calls still
+/// running are not counted yet, but their retries and sleeps already are.
+///
+/// ```
+/// let empty = retry_runtime::Stats::new().snapshot();
+/// assert_eq!((empty.calls, empty.success_rate()), (0, None));
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[non_exhaustive]
+pub struct FunctionStats {
+    /// The function's module path and name, or the shared `static`'s name.
+    pub name: String,
+    /// Calls that returned.
+    pub calls: u64,
+    /// Attempts made, first attempts included.
+    pub attempts: u64,
+    /// Calls whose first attempt succeeded.
+    pub first_try_successes: u64,
+    /// Calls that succeeded after at least one retry.
+    pub retried_successes: u64,
+    /// Calls that failed after running out of attempts or of time.
+    pub failures: u64,
+    /// Calls that failed with an error the classifier would not retry.
+    pub non_retryable_failures: u64,
+    /// Retries made (sleeps decided).
+    pub retries: u64,
+    /// Total time slept between attempts (as decided; a [`crate::testing::SleepRecorder`] skips it).
+    pub slept: Duration,
+    /// Calls by the number of attempts they made: 1, 2, 3, 4, 5 or more.
+    pub attempts_histogram: [u64; 5],
+    /// When the last success happened (see the module docs for how exact it is).
+    pub last_success: Option<SystemTime>,
+    /// When the last failed call returned.
+    pub last_failure: Option<SystemTime>,
+}
+
+impl FunctionStats {
+    /// Successful calls, first try or after retries.
+    ///
+    /// ```
+    /// assert_eq!(retry_runtime::Stats::new().snapshot().successes(), 0);
+    /// ```
+    pub fn successes(&self) -> u64 {
+        self.first_try_successes + self.retried_successes
+    }
+
+    /// Successful calls per call, from 0.0 to 1.0; `None` before the first call.
+    ///
+    /// ```
+    /// use retry_runtime::{retry, Stats};
+    /// static S: Stats = Stats::new();
+    /// #[retry(max = 1, stats = S)]
+    /// fn half(ok: bool) -> Result<(), ()> { if ok { Ok(()) } else { Err(()) } }
+    /// let _ = (half(true), half(false));
+    /// assert_eq!(S.snapshot().success_rate(), Some(0.5));
+    /// ```
+    #[allow(clippy::cast_precision_loss)]
+    pub fn success_rate(&self) -> Option<f64> {
+        (self.calls > 0).then(|| self.successes() as f64 / self.calls as f64)
+    }
+
+    /// Retries per call; `None` before the first call.
+    ///
+    /// ```
+    /// assert_eq!(retry_runtime::Stats::new().snapshot().retries_per_call(), None);
+    /// ```
+    #[allow(clippy::cast_precision_loss)]
+    pub fn retries_per_call(&self) -> Option<f64> {
+        (self.calls > 0).then(|| self.retries as f64 / self.calls as f64)
+    }
+}
+
+/// Every registered function's statistics, from [`snapshot`]. Prints as a table.
+///
+/// ```
+/// let all = retry_runtime::stats::snapshot();
+/// assert!(all.to_string().starts_with("function"));
+/// ```
+#[derive(Debug, Clone, PartialEq, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[non_exhaustive]
+pub struct Snapshot {
+    /// One entry per registered function or shared [`Stats`], sorted by name.
+    pub functions: Vec<FunctionStats>,
+}
+
+impl Snapshot {
+    /// The entry named `name` (module path and function name).
+    ///
+    /// ```
+    /// assert!(retry_runtime::stats::snapshot().get("no::such::function").is_none());
+    /// ```
+    pub fn get(&self, name: &str) -> Option<&FunctionStats> {
+        self.functions.iter().find(|f| f.name == name)
+    }
+}
+
+const HEADER: [&str; 11] = [
+    "function",
+    "calls",
+    "attempts",
+    "ok 1st",
+    "ok retry",
+    "failed",
+    "permanent",
+    "retries",
+    "slept",
+    "success",
+    "attempts 1/2/3/4/5+",
+];
+
+fn row(stats: &FunctionStats) -> [String; 11] {
+    let percent = |rate: Option<f64>| rate.map_or_else(|| "-".to_owned(), |r| format!("{:.1}%", r * 100.0));
+    let h = stats.attempts_histogram;
+    [
+        stats.name.clone(),
+        stats.calls.to_string(),
+        stats.attempts.to_string(),
+        stats.first_try_successes.to_string(),
+        stats.retried_successes.to_string(),
+        stats.failures.to_string(),
+        stats.non_retryable_failures.to_string(),
+        stats.retries.to_string(),
+        crate::observe::Human(stats.slept).to_string(),
+        percent(stats.success_rate()),
+        format!("{}/{}/{}/{}/{}", h[0], h[1], h[2], h[3], h[4]),
+    ]
+}
+
+fn table(f: &mut fmt::Formatter<'_>, rows: &[[String; 11]]) -> fmt::Result {
+    let mut widths = HEADER.map(str::len);
+    for row in rows {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(cell.chars().count());
+        }
+    }
+    let header = HEADER.map(str::to_owned);
+    for row in std::iter::once(&header).chain(rows) {
+        for (column, (cell, width)) in row.iter().zip(widths).enumerate() {
+            if column == 0 {
+                write!(f, "{cell:<width$}")?;
+            } else {
+                write!(f, "  {cell:>width$}")?;
+            }
+        }
+        writeln!(f)?;
+    }
+    Ok(())
+}
+
+impl fmt::Display for Snapshot {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let rows: Vec<_> = self.functions.iter().map(row).collect();
+        table(f, &rows)
+    }
+}
+
+impl fmt::Display for FunctionStats {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        table(f, &[row(self)])
+    }
+}

@@ -1,0 +1,131 @@
+//! Feature `opentelemetry`: the instruments as the real SDK exports them,
+//! read back from its in-memory exporter.
+
+use std::cell::Cell;
+use std::sync::LazyLock;
+
+use opentelemetry::metrics::MeterProvider as _;
+use opentelemetry::{KeyValue, Value};
+use opentelemetry_sdk::metrics::data::{AggregatedMetrics, Metric, MetricData, ResourceMetrics};
+use opentelemetry_sdk::metrics::{InMemoryMetricExporter, PeriodicReader, SdkMeterProvider};
+use retry_runtime::retry;
+use retry_runtime::testing::SleepRecorder;
+
+struct Sdk {
+    exporter: InMemoryMetricExporter,
+    provider: SdkMeterProvider,
+}
+
+static SDK: LazyLock<Sdk> = LazyLock::new(|| {
+    let exporter = InMemoryMetricExporter::default();
+    let provider = SdkMeterProvider::builder().with_reader(PeriodicReader::builder(exporter.clone()).build()).build();
+    assert!(retry_runtime::metrics::use_meter(&provider.meter("otel_metrics")), "the first meter is used");
+    Sdk { exporter, provider }
+});
+
+/// The last export's metrics, after flushing (cumulative: everything so far).
+fn exported() -> ResourceMetrics {
+    let sdk = &*SDK;
+    assert!(sdk.provider.force_flush().is_ok());
+    let Ok(exports) = sdk.exporter.get_finished_metrics() else { panic!("the exporter failed") };
+    let Some(last) = exports.into_iter().last() else { panic!("nothing was exported") };
+    last
+}
+
+fn find<'a>(metrics: &'a ResourceMetrics, name: &str) -> Option<&'a Metric> {
+    metrics.scope_metrics().flat_map(opentelemetry_sdk::metrics::data::ScopeMetrics::metrics).find(|m| m.name() == name)
+}
+
+fn attribute<'a>(attributes: impl Iterator<Item = &'a KeyValue>, key: &str) -> Option<String> {
+    attributes.into_iter().find(|kv| kv.key.as_str() == key).map(|kv| match &kv.value {
+        Value::String(s) => s.as_str().to_owned(),
+        other => other.to_string(),
+    })
+}
+
+/// The `u64` counter `name`'s value for `function` (and `outcome`, if given).
+fn counter(metrics: &ResourceMetrics, name: &str, function: &str, outcome: Option<&str>) -> Option<u64> {
+    let metric = find(metrics, name)?;
+    let AggregatedMetrics::U64(MetricData::Sum(sum)) = metric.data() else { panic!("{name} is not a u64 sum") };
+    assert!(sum.is_monotonic(), "{name} is a counter");
+    sum.data_points()
+        .filter(|p| attribute(p.attributes(), "retry.function").as_deref() == Some(function))
+        .filter(|p| outcome.is_none() || attribute(p.attributes(), "retry.outcome").as_deref() == outcome)
+        .map(opentelemetry_sdk::metrics::data::SumDataPoint::value)
+        .reduce(|a, b| a + b)
+}
+
+/// Fails `failures` times with a transient error, then succeeds.
+fn scripted(failures: &Cell<u32>) -> Result<u32, String> {
+    let left = failures.get();
+    if left == 0 {
+        return Ok(1);
+    }
+    failures.set(left - 1);
+    Err("unavailable".to_owned())
+}
+
+#[retry(max = 5, base = "100ms", jitter = "none")]
+fn twice_then_ok(failures: &Cell<u32>) -> Result<u32, String> {
+    scripted(failures)
+}
+
+#[test]
+fn a_function_failing_twice_then_succeeding_exports_three_attempts_one_success_two_backoffs() {
+    LazyLock::force(&SDK); // The meter is set before the first retried call.
+    let _sleeps = SleepRecorder::install();
+    assert_eq!(twice_then_ok(&Cell::new(2)), Ok(1));
+    let metrics = exported();
+    let function = "otel_metrics::twice_then_ok";
+    assert_eq!(counter(&metrics, "retry.attempts", function, None), Some(3));
+    assert_eq!(counter(&metrics, "retry.successes", function, None), Some(1));
+    assert_eq!(counter(&metrics, "retry.failures", function, None), None);
+
+    let Some(backoff) = find(&metrics, "retry.backoff_duration") else { panic!("no retry.backoff_duration") };
+    assert_eq!(backoff.unit(), "s");
+    let AggregatedMetrics::F64(MetricData::Histogram(histogram)) = backoff.data() else { panic!("not a histogram") };
+    let Some(point) =
+        histogram.data_points().find(|p| attribute(p.attributes(), "retry.function").as_deref() == Some(function))
+    else {
+        panic!("no backoff data point for {function}")
+    };
+    assert_eq!(point.count(), 2);
+    assert!((point.sum() - 0.3).abs() < 1e-9, "0.1 s + 0.2 s, got {}", point.sum());
+    assert_eq!((point.min(), point.max()), (Some(0.1), Some(0.2)));
+}
+
+#[retry(max = 3, base = "1ms")]
+fn always_down() -> Result<u32, String> {
+    Err("down".to_owned())
+}
+
+fn is_transient(error: &String) -> bool {
+    error != "forbidden"
+}
+
+#[retry(max = 3, base = "1ms", on = is_transient)]
+fn forbidden() -> Result<u32, String> {
+    Err("forbidden".to_owned())
+}
+
+#[retry(max = 3, base = "1ms")]
+fn ok_first() -> Result<u32, String> {
+    Ok(1)
+}
+
+#[test]
+fn failures_carry_their_outcome_and_first_try_successes_count_too() {
+    LazyLock::force(&SDK); // The meter is set before the first retried call.
+    let _sleeps = SleepRecorder::install();
+    assert!(always_down().is_err());
+    assert!(forbidden().is_err());
+    assert_eq!(ok_first(), Ok(1));
+    let metrics = exported();
+    assert_eq!(counter(&metrics, "retry.attempts", "otel_metrics::ok_first", None), Some(1));
+    assert_eq!(counter(&metrics, "retry.successes", "otel_metrics::ok_first", None), Some(1));
+    assert_eq!(counter(&metrics, "retry.attempts", "otel_metrics::always_down", None), Some(3));
+    assert_eq!(counter(&metrics, "retry.failures", "otel_metrics::always_down", Some("exhausted")), Some(1));
+    assert_eq!(counter(&metrics, "retry.failures", "otel_metrics::forbidden", Some("non_retryable")), Some(1));
+    assert_eq!(counter(&metrics, "retry.attempts", "otel_metrics::forbidden", None), Some(1));
+    assert_eq!(counter(&metrics, "retry.successes", "otel_metrics::always_down", None), None);
+}
