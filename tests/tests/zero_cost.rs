@@ -17,8 +17,8 @@ fn allocations_during<T>(f: impl FnOnce() -> T) -> (T, u64) {
     }
 }
 
-#[retry(max = 5, base = "1ms", jitter = "decorrelated", deadline = "10s")]
-fn fails_first(remaining: &Cell<u32>) -> Result<u32, u32> {
+/// Fails while `remaining` counts down to zero, then returns 7.
+fn count_down(remaining: &Cell<u32>) -> Result<u32, u32> {
     let left = remaining.get();
     if left == 0 {
         Ok(7)
@@ -26,6 +26,11 @@ fn fails_first(remaining: &Cell<u32>) -> Result<u32, u32> {
         remaining.set(left - 1);
         Err(left)
     }
+}
+
+#[retry(max = 5, base = "1ms", jitter = "decorrelated", deadline = "10s")]
+fn fails_first(remaining: &Cell<u32>) -> Result<u32, u32> {
+    count_down(remaining)
 }
 
 #[test]
@@ -76,13 +81,7 @@ static RECORDED: Stats = Stats::new();
 
 #[retry(max = 3, base = "1ms", stats = RECORDED)]
 fn recorded(remaining: &Cell<u32>) -> Result<u32, u32> {
-    let left = remaining.get();
-    if left == 0 {
-        Ok(7)
-    } else {
-        remaining.set(left - 1);
-        Err(left)
-    }
+    count_down(remaining)
 }
 
 #[test]
