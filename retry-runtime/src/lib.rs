@@ -178,13 +178,15 @@
 //!
 //! ```text
 //! fn load(&self, id: u64) -> Result<Row, DbError> {
-//!     let mut state = State::new(POLICY, "my_crate::load");
+//!     static STATS: Stats = Stats::new();
+//!     let mut state = State::new(POLICY, "my_crate::load").with_stats(&STATS, "my_crate::load");
 //!     loop {
 //!         let result = attempt::<Result<Row, DbError>>(|| { /* body */ });
-//!         match state.step(result, is_transient, on_retry) {
+//!         let delay = match state.step(result, is_transient, on_retry) {
 //!             Step::Return(result) => return result,
-//!             Step::Sleep(delay) => sleep(delay),
-//!         }
+//!             Step::Sleep(delay) => delay,
+//!         };
+//!         state.sleep_blocking(delay);
 //!     }
 //! }
 //! ```
@@ -192,8 +194,8 @@
 //! An `async fn` awaits `async { body }` instead, and sleeps with
 //! `tokio::time::sleep`. A failed attempt's error is dropped before the sleep,
 //! so a non-`Send` error type does not make the future non-`Send`. When the
-//! first attempt succeeds, nothing else happens but one relaxed atomic add
-//! to the function's [`stats`]: no allocation, no random number, no lock, and
+//! first attempt succeeds, nothing else happens but one relaxed load (the
+//! registration check) and one relaxed add to the function's [`stats`]: no allocation, no random number, no lock, and
 //! no clock read unless a `deadline` is set.
 //!
 //! # Refused
