@@ -24,6 +24,11 @@ impl Delays {
     /// the result is capped again: jitter never collapses at the cap, and no
     /// delay exceeds it.
     pub(crate) fn next(&mut self, policy: &RetryPolicy, retry: u32, random: &mut impl RandomSource) -> Duration {
+        // Every strategy scales `base` (decorrelated draws from [base, 3·prev]),
+        // so a zero base means zero delays: skip the float math and the draw.
+        if policy.base.is_zero() {
+            return Duration::ZERO;
+        }
         if let Jitter::Decorrelated = policy.jitter {
             let delay = jitter::decorrelated(policy.base, self.previous, policy.cap, random);
             self.previous = delay;
