@@ -282,7 +282,10 @@
 #![doc(test(attr(deny(warnings))))]
 
 mod backoff;
+mod breaker;
+mod budget;
 pub mod classify;
+mod clock;
 mod closure;
 mod duration;
 mod event;

@@ -42,46 +42,9 @@ impl<T, E> RetryOutcome for Result<T, E> {
     }
 }
 
-/// Where the deadline is measured: the thread's clock for sync functions,
-/// tokio's for async ones (so paused time applies in tests).
-pub trait Clock {
-    /// A point in time on this clock.
-    type Instant: Copy;
-    /// Now.
-    fn now() -> Self::Instant;
-    /// Time passed since `since`.
-    fn elapsed(since: Self::Instant) -> Duration;
-}
-
-/// [`std::time::Instant`].
-#[derive(Debug)]
-pub enum SyncClock {}
-
-impl Clock for SyncClock {
-    type Instant = std::time::Instant;
-    fn now() -> Self::Instant {
-        std::time::Instant::now()
-    }
-    fn elapsed(since: Self::Instant) -> Duration {
-        since.elapsed()
-    }
-}
-
-/// [`tokio::time::Instant`].
 #[cfg(feature = "tokio")]
-#[derive(Debug)]
-pub enum AsyncClock {}
-
-#[cfg(feature = "tokio")]
-impl Clock for AsyncClock {
-    type Instant = tokio::time::Instant;
-    fn now() -> Self::Instant {
-        tokio::time::Instant::now()
-    }
-    fn elapsed(since: Self::Instant) -> Duration {
-        since.elapsed()
-    }
-}
+pub use crate::clock::AsyncClock;
+pub use crate::clock::{Clock, SyncClock};
 
 /// What the loop does after an attempt.
 #[derive(Debug)]

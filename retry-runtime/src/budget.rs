@@ -1,0 +1,1 @@
+//! The retry budget (being written).
