@@ -19,11 +19,16 @@ pub trait Clock {
     fn since_origin() -> Duration;
 }
 
-/// The first time any clock was read: the zero of [`Clock::since_origin`].
+/// The zero of [`Clock::since_origin`]: a day before the first reading of
+/// any clock. The margin keeps every later reading after it, including
+/// tokio's paused clock, which starts where the real clock stood when its
+/// runtime was built (possibly before the first reading here).
 static ORIGIN: OnceLock<std::time::Instant> = OnceLock::new();
 
 fn since_origin(now: std::time::Instant) -> Duration {
-    now.saturating_duration_since(*ORIGIN.get_or_init(|| now))
+    const MARGINS: [Duration; 3] = [Duration::from_secs(86_400), Duration::from_secs(60), Duration::ZERO];
+    let origin = ORIGIN.get_or_init(|| MARGINS.iter().find_map(|&margin| now.checked_sub(margin)).unwrap_or(now));
+    now.saturating_duration_since(*origin)
 }
 
 /// [`std::time::Instant`].

@@ -309,6 +309,8 @@ mod verdict;
 pub mod __private;
 
 pub use backoff::Backoff;
+pub use breaker::{BreakerError, BreakerPermit, CircuitBreaker, CircuitOpen, CircuitState};
+pub use budget::{BudgetError, RetryBudget};
 pub use classify::{ClassifierExt, Transient, is_transient};
 pub use closure::{Classify, Notify, Retry, RetryAll, RetryAsync, Silent};
 pub use event::RetryEvent;

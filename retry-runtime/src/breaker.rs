@@ -1,1 +1,0 @@
-//! The circuit breaker (being written).
