@@ -25,6 +25,9 @@ const KEYS: &[&str] = &[
     "policy",
     "clone",
     "stats",
+    "budget",
+    "breaker",
+    "timeout",
     "crate",
 ];
 const BACKOFFS: &[&str] = &["exponential", "linear", "fixed"];
@@ -83,6 +86,9 @@ pub(crate) struct Args {
     pub(crate) clone: Option<Given<Vec<Ident>>>,
     pub(crate) krate: Option<Given<Path>>,
     pub(crate) stats: Option<Given<StatsTarget>>,
+    pub(crate) budget: Option<Given<Path>>,
+    pub(crate) breaker: Option<Given<Path>>,
+    pub(crate) timeout: Option<Given<Duration>>,
 }
 
 /// One `key = value` or `key(list)` as written, before its value is understood.
@@ -152,6 +158,11 @@ impl Args {
                 "base" => duration(&key, &expr).map(|v| set(&mut self.base, &key, v, errors)),
                 "cap" => duration(&key, &expr).map(|v| set(&mut self.cap, &key, v, errors)),
                 "deadline" => duration(&key, &expr).map(|v| set(&mut self.deadline, &key, v, errors)),
+                "timeout" => timeout(&key, &expr).map(|v| set(&mut self.timeout, &key, v, errors)),
+                "budget" => static_path(&expr, "budget", "retry_runtime::RetryBudget", "API_BUDGET")
+                    .map(|v| set(&mut self.budget, &key, v, errors)),
+                "breaker" => static_path(&expr, "breaker", "retry_runtime::CircuitBreaker", "PAYMENTS_BREAKER")
+                    .map(|v| set(&mut self.breaker, &key, v, errors)),
                 "multiplier" => multiplier(&expr).map(|v| set(&mut self.multiplier, &key, v, errors)),
                 "backoff" => backoff(&expr).map(|v| set(&mut self.backoff, &key, v, errors)),
                 "jitter" => jitter(&expr).map(|v| set(&mut self.jitter, &key, v, errors)),
@@ -391,6 +402,29 @@ fn stats(expr: &Expr) -> syn::Result<StatsTarget> {
         _ => Err(syn::Error::new_spanned(
             expr,
             "`stats` takes `false` (record nothing), `true` (the default: the function's own statistics), or the path of a `static` `retry_runtime::Stats`, such as `stats = DB_STATS`",
+        )),
+    }
+}
+
+/// A zero timeout would fail every attempt before it starts.
+fn timeout(key: &Ident, expr: &Expr) -> syn::Result<Duration> {
+    let limit = duration(key, expr)?;
+    if limit.is_zero() {
+        return Err(syn::Error::new_spanned(
+            expr,
+            "`timeout = \"0s\"` would fail every attempt before it starts: give each attempt a positive time limit, such as `timeout = \"500ms\"`",
+        ));
+    }
+    Ok(limit)
+}
+
+/// The path of a `static` the loop borrows for `'static`.
+fn static_path(expr: &Expr, key: &str, ty: &str, example: &str) -> syn::Result<Path> {
+    match expr {
+        Expr::Path(path) if path.qself.is_none() => Ok(path.path.clone()),
+        _ => Err(syn::Error::new_spanned(
+            expr,
+            format!("`{key}` takes the path of a `static` `{ty}` shared by the calls, such as `{key} = {example}`"),
         )),
     }
 }

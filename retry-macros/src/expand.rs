@@ -10,6 +10,7 @@ use syn::{Ident, ReturnType};
 use crate::args::{Args, BackoffKind, DEFAULT_BASE, DEFAULT_CAP, JitterKind, StatsTarget};
 use crate::errors::Errors;
 use crate::item::{self, Flavor, RetryFn};
+use crate::storm;
 
 /// The attribute's whole job: on success the rewritten function; on any
 /// error the original function unchanged next to every error, so the rest of
@@ -27,6 +28,14 @@ pub(crate) fn retry(args: TokenStream, item: &TokenStream) -> TokenStream {
     };
     let clone = args.clone.as_ref().map_or(&[][..], |c| &c.value[..]);
     let retry_fn = item::classify(function.clone(), clone, &mut errors);
+    if let (Some(retry_fn), Some(timeout)) = (&retry_fn, &args.timeout)
+        && retry_fn.flavor == Flavor::Sync
+    {
+        errors.spanned(
+            &timeout.key,
+            "`timeout` needs an `async fn`: a running sync attempt cannot be stopped from outside (a thread cannot be interrupted). Set a timeout on the I/O the body does (a socket or driver timeout), or bound the whole call with `deadline`",
+        );
+    }
     if let (Some(retry_fn), 0) = (retry_fn, errors.count()) {
         expand(&args, &retry_fn)
     } else {
@@ -66,9 +75,13 @@ fn expand(args: &Args, retry_fn: &RetryFn) -> TokenStream {
     let attempt = match retry_fn.flavor {
         Flavor::Sync => quote_spanned!(output_span=> #private_at_output::attempt::<#output_type>(|| #block)),
         Flavor::Async => {
-            quote_spanned!(output_span=> #private_at_output::attempt_async::<#output_type, _>(async #block).await)
+            let attempt =
+                quote_spanned!(output_span=> #private_at_output::attempt_async::<#output_type, _>(async #block));
+            storm::attempt_within_timeout(args, &private, &state, &attempt, &output_type)
+                .unwrap_or_else(|| quote_spanned!(output_span=> #attempt.await))
         }
     };
+    let admit = storm::admit(args, &private, &state, &output_type, &internal("__retry_circuit_open"));
     let sleep = match retry_fn.flavor {
         Flavor::Sync => quote!(#state.sleep_blocking(#delay)),
         Flavor::Async => quote!(#state.sleep(#delay).await),
@@ -102,12 +115,14 @@ fn expand(args: &Args, retry_fn: &RetryFn) -> TokenStream {
     };
     let step_call = quote_spanned!(output_span=> #state.#step({ #result }, #classify, #on_retry, #describe));
     let record = stats(args, &private_at_output, output_span, &function_name);
+    let guards = storm::guards(args);
 
     // The loop's own tokens are located on the return type too.
     let body = quote_spanned! {output_span=>
-        let mut #state = #private_at_output::State::<#clock>::new(#policy, #function_name) #record;
+        let mut #state = #private_at_output::State::<#clock>::new(#policy, #function_name) #record #guards;
         loop {
             #clones
+            #admit
             let #result = #attempt;
             let #delay = match #step_call {
                 #private_at_output::Step::Return(#result) => return #result,
@@ -154,7 +169,7 @@ fn stats(args: &Args, private: &TokenStream, span: Span, function_name: &TokenSt
 }
 
 /// `a::b::C` as written, without spaces.
-fn path_text(path: &syn::Path) -> String {
+pub(crate) fn path_text(path: &syn::Path) -> String {
     let segments: Vec<String> = path.segments.iter().map(|s| s.ident.to_string()).collect();
     let prefix = if path.leading_colon.is_some() { "::" } else { "" };
     format!("{prefix}{}", segments.join("::"))
@@ -171,7 +186,7 @@ fn private_path(args: &Args) -> TokenStream {
 }
 
 /// `tokens` with every span moved to `span`.
-fn respan(tokens: TokenStream, span: Span) -> TokenStream {
+pub(crate) fn respan(tokens: TokenStream, span: Span) -> TokenStream {
     tokens
         .into_iter()
         .map(|mut token| {
@@ -234,7 +249,7 @@ fn policy(args: &Args, private: &TokenStream) -> TokenStream {
     }}
 }
 
-fn duration(duration: Duration, private: &TokenStream) -> TokenStream {
+pub(crate) fn duration(duration: Duration, private: &TokenStream) -> TokenStream {
     let secs = duration.as_secs();
     let nanos = duration.subsec_nanos();
     quote!(#private::StdDuration::new(#secs, #nanos))

@@ -11,6 +11,7 @@ mod args;
 mod errors;
 mod expand;
 mod item;
+mod storm;
 mod suggest;
 
 use proc_macro::TokenStream;

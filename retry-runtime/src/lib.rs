@@ -67,6 +67,9 @@
 //! | `policy` | expression giving a [`RetryPolicy`] (or a reference, `Box`, `Arc` of one, see [`ToPolicy`]) | none | a policy built at run time; excludes `max` … `deadline` |
 //! | `clone` | `clone(arg, …)` | none | by-value arguments the body consumes: cloned for each attempt |
 //! | `stats` | `false`, `true`, or the path of a `static` [`Stats`] | `true` | where calls are counted, see [`stats`] |
+//! | `budget` | the path of a `static` [`RetryBudget`] | none | retries paid from a token bucket shared by many calls; a refused retry returns the last error at once |
+//! | `breaker` | the path of a `static` [`CircuitBreaker`] | none | asked before each attempt; while open, fails fast with `E::from(`[`CircuitOpen`]`)` |
+//! | `timeout` | duration string (`async fn` only) | none | each attempt is dropped after this long and fails with `E::from(`[`TimedOut`]`)` |
 //! | `crate` | path | `::retry_runtime` | where this crate is, if renamed |
 //!
 //! Durations are written like `"250ms"`, `"2s"`, `"1m30s"`, `"500us"`, `"1h"`.
@@ -171,6 +174,37 @@
 //! # Ok::<(), String>(())
 //! ```
 //!
+//! ## `budget`, `breaker`, `timeout`: storm protection
+//!
+//! A [`RetryBudget`] bounds the retries of many calls together (with the
+//! dependency down, N calls make at most about N·(1 + ratio) attempts); a
+//! [`CircuitBreaker`] stops calling a dependency that keeps failing; `timeout`
+//! bounds each attempt of an `async fn` and composes with `deadline` (the
+//! last attempt is cut short so the call ends by its deadline).
+//!
+//! ```
+//! use std::time::Duration;
+//! use retry_runtime::{retry, CircuitBreaker, CircuitOpen, CircuitState, RetryBudget};
+//!
+//! static BUDGET: RetryBudget = RetryBudget::new().capacity(10).ratio(0.1);
+//! static BREAKER: CircuitBreaker = CircuitBreaker::new().failure_threshold(3).cool_down(Duration::from_secs(30));
+//!
+//! #[derive(Debug, PartialEq)]
+//! enum Error { Down, Open }
+//!
+//! impl From<CircuitOpen> for Error {
+//!     fn from(_: CircuitOpen) -> Self { Error::Open }
+//! }
+//!
+//! #[retry(max = 2, base = "1ms", budget = BUDGET, breaker = BREAKER)]
+//! fn call_down_service() -> Result<(), Error> { Err(Error::Down) }
+//!
+//! assert_eq!(call_down_service(), Err(Error::Down)); // 2 failures
+//! assert_eq!(call_down_service(), Err(Error::Down)); // the 3rd opens the breaker
+//! assert_eq!(BREAKER.state(), CircuitState::Open);
+//! assert_eq!(call_down_service(), Err(Error::Open)); // fails fast: the body is not run
+//! ```
+//!
 //! # What it expands to
 //!
 //! The body stays in the function and runs inside a loop: `?` and `return`
@@ -201,8 +235,9 @@
 //! # Refused
 //!
 //! `const fn`, `extern` functions, functions without a body, non-`async`
-//! functions returning `impl Future` (write an `async fn`), and functions that
-//! do not return `Result` are compile errors.
+//! functions returning `impl Future` (write an `async fn`), functions that
+//! do not return `Result`, and `timeout` on a sync function (a running thread
+//! cannot be interrupted) are compile errors.
 //!
 //! # Without the macro
 //!
@@ -302,6 +337,7 @@ mod schedule;
 pub mod sim;
 pub mod stats;
 pub mod testing;
+mod timeout;
 mod verdict;
 
 #[doc(hidden)]
@@ -318,6 +354,7 @@ pub use jitter::Jitter;
 pub use policy::{PolicyError, RetryPolicy};
 pub use policy_source::ToPolicy;
 pub use stats::Stats;
+pub use timeout::TimedOut;
 pub use verdict::{IntoVerdict, Verdict};
 
 #[doc(inline)]

@@ -4,7 +4,7 @@
 //! |---|---|---|---|
 //! | `retry.attempts` | counter | `{attempt}` | `retry.function` |
 //! | `retry.successes` | counter | `{call}` | `retry.function` |
-//! | `retry.failures` | counter | `{call}` | `retry.function`, `retry.outcome` (`exhausted` or `non_retryable`) |
+//! | `retry.failures` | counter | `{call}` | `retry.function`, `retry.outcome` (`exhausted`, `non_retryable`, `budget_refused`, `circuit_open` or `cancelled`) |
 //! | `retry.backoff_duration` | histogram | `s` | `retry.function` |
 //!
 //! The instruments are created on first use, from the meter given to
@@ -88,7 +88,7 @@ pub(crate) fn retrying(function: &'static str, delay: Duration) {
     instruments.backoff.record(delay.as_secs_f64(), &attributes);
 }
 
-/// The call's last attempt: `outcome` is `success`, `exhausted` or `non_retryable`.
+/// The call's last attempt: `outcome` is `success` or a failure's `Outcome::name`.
 pub(crate) fn ended(function: &'static str, outcome: &'static str) {
     let instruments = get();
     let function = KeyValue::new("retry.function", function);

@@ -88,14 +88,11 @@ pub(crate) fn failed(
     outcome: crate::stats::Outcome,
     error: &dyn fmt::Display,
 ) {
-    let outcome = match outcome {
-        crate::stats::Outcome::NonRetryable => "non_retryable",
-        crate::stats::Outcome::Exhausted | crate::stats::Outcome::Success => "exhausted",
-    };
+    let outcome = outcome.name();
     // A first attempt's error is the caller's to report: logging it here too
     // would log every permanent error twice.
     #[cfg(feature = "tracing")]
-    if attempts > 1 {
+    if attempts > 1 && outcome != "cancelled" {
         tracing::error!(
             retry.function = function,
             retry.attempts = attempts,
@@ -108,4 +105,26 @@ pub(crate) fn failed(
     }
     #[cfg(feature = "opentelemetry")]
     crate::metrics::ended(function, outcome);
+}
+
+/// A call of `function` moved the circuit breaker `breaker` to `state`.
+#[cfg_attr(not(feature = "tracing"), allow(unused_variables))]
+pub(crate) fn circuit_changed(function: &'static str, breaker: &'static str, state: crate::CircuitState) {
+    #[cfg(feature = "tracing")]
+    match state {
+        crate::CircuitState::Open => tracing::warn!(
+            retry.function = function,
+            retry.breaker = breaker,
+            retry.circuit = %state,
+            "circuit breaker {breaker} opened after a failure of {}: calls fail fast until it cools down",
+            short_name(function),
+        ),
+        crate::CircuitState::HalfOpen | crate::CircuitState::Closed => tracing::info!(
+            retry.function = function,
+            retry.breaker = breaker,
+            retry.circuit = %state,
+            "circuit breaker {breaker} is {state} (after a call of {})",
+            short_name(function),
+        ),
+    }
 }

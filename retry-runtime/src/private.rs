@@ -4,12 +4,15 @@
 use std::fmt;
 use std::time::Duration;
 
+use crate::breaker::{CircuitBreaker, CircuitOpen, CircuitState, Permit};
+pub use crate::budget::RetryBudget;
 use crate::event::RetryEvent;
 pub use crate::policy::RetryPolicy;
 use crate::random::PerThread;
 use crate::schedule::Delays;
 use crate::stats::Outcome;
 pub use crate::stats::Stats;
+use crate::timeout::TimedOut;
 use crate::verdict::{IntoVerdict, Verdict};
 
 pub use crate::policy_source::ToPolicy;
@@ -59,7 +62,9 @@ pub enum Step<R> {
 /// The loop's state for one call.
 ///
 /// Building it reads no clock unless the policy has a deadline, and draws no
-/// random number: that waits for the first failure.
+/// random number: that waits for the first failure. Dropping it before the
+/// call returned (a cancelled future, a panicking body) records the call as
+/// cancelled and gives back a circuit breaker's trial slot.
 #[derive(Debug)]
 pub struct State<C: Clock> {
     policy: RetryPolicy,
@@ -73,6 +78,20 @@ pub struct State<C: Clock> {
     skipped: Duration,
     /// Where this call's statistics go; `None` with `stats = false`.
     stats: Option<&'static Stats>,
+    budget: Option<&'static RetryBudget>,
+    breaker: Option<Circuit>,
+    /// Set once the call has its result: dropping an unfinished state is a cancellation.
+    finished: bool,
+    /// Between a failed attempt and the next: a cancellation there has no attempt in flight.
+    sleeping: bool,
+}
+
+/// A circuit breaker, its name for logs, and the permit of the attempt in flight.
+#[derive(Debug)]
+struct Circuit {
+    breaker: &'static CircuitBreaker,
+    name: &'static str,
+    permit: Option<Permit>,
 }
 
 impl<C: Clock> State<C> {
@@ -80,7 +99,19 @@ impl<C: Clock> State<C> {
     #[inline]
     pub fn new(policy: RetryPolicy, function: &'static str) -> Self {
         let started = policy.deadline.map(|_| C::now());
-        State { policy, function, attempts: 0, delays: Delays::new(), started, skipped: Duration::ZERO, stats: None }
+        State {
+            policy,
+            function,
+            attempts: 0,
+            delays: Delays::new(),
+            started,
+            skipped: Duration::ZERO,
+            stats: None,
+            budget: None,
+            breaker: None,
+            finished: false,
+            sleeping: false,
+        }
     }
 
     /// Records this call into `stats`, registering it under `name` on its
@@ -93,11 +124,50 @@ impl<C: Clock> State<C> {
         self
     }
 
+    /// Pays for each retry from `budget` (and deposits once per call).
+    #[inline]
+    #[must_use]
+    pub fn with_budget(mut self, budget: &'static RetryBudget) -> Self {
+        self.budget = Some(budget);
+        self
+    }
+
+    /// Asks `breaker` (named `name` in logs) before each attempt, and tells it each outcome.
+    #[inline]
+    #[must_use]
+    pub fn with_breaker(mut self, breaker: &'static CircuitBreaker, name: &'static str) -> Self {
+        self.breaker = Some(Circuit { breaker, name, permit: None });
+        self
+    }
+
+    /// Asks the circuit breaker, if any, for the next attempt. On refusal the
+    /// call is over: the caller returns the error converted from [`CircuitOpen`].
+    #[inline]
+    pub fn admit(&mut self) -> Result<(), CircuitOpen> {
+        let Some(slot) = &mut self.breaker else { return Ok(()) };
+        // Only an open breaker looks at the time (for its cool-down): a
+        // closed one is asked without reading the clock. If it opens between
+        // the two reads, the zero time reads as "not cooled down yet" and
+        // the attempt is refused, which is what an open breaker does anyway.
+        let now = if slot.breaker.is_open() { C::since_origin() } else { Duration::ZERO };
+        match slot.breaker.acquire_at(now) {
+            Ok(permit) => {
+                slot.permit = Some(permit);
+                Ok(())
+            }
+            Err(open) => {
+                self.refused(Outcome::CircuitOpen);
+                Err(open)
+            }
+        }
+    }
+
     /// Decides what follows an attempt that returned `result`.
     ///
-    /// `classify` is called only for a failure that has attempts left, and
-    /// `notify` only when a retry will really be made. Errors are described
-    /// in logs by their type name; the macro uses [`State::step_described`].
+    /// `classify` is called only for a failure that has attempts left (or
+    /// that a circuit breaker must weigh), and `notify` only when a retry will
+    /// really be made. Errors are described in logs by their type name; the
+    /// macro uses [`State::step_described`].
     #[inline]
     pub fn step<R, V>(
         &mut self,
@@ -128,7 +198,16 @@ impl<C: Clock> State<C> {
         V: IntoVerdict,
         D: Fn(&R::Error, &mut fmt::Formatter<'_>) -> fmt::Result,
     {
+        if self.attempts == 0
+            && let Some(budget) = self.budget
+        {
+            // Every call earns the budget a fraction of a retry: one load
+            // when the bucket is full.
+            budget.deposit();
+        }
         let Some(error) = result.failure() else {
+            self.finished = true;
+            self.breaker_answered(false);
             if self.attempts == 0 {
                 // The happy path: one relaxed add, no clock, no lock.
                 if let Some(stats) = self.stats {
@@ -142,13 +221,21 @@ impl<C: Clock> State<C> {
             return Step::Return(result);
         };
         self.attempts = self.attempts.saturating_add(1);
-        if self.attempts >= self.policy.max_attempts {
-            self.failed(Outcome::Exhausted, error, &describe);
-            return Step::Return(result);
+        let attempts_left = self.attempts < self.policy.max_attempts;
+        // The breaker counts only the failures the classifier calls
+        // transient, so it needs the verdict even on the last attempt.
+        let verdict = (attempts_left || self.breaker.is_some()).then(|| classify(error).into_verdict());
+        if self.breaker.is_some() {
+            self.breaker_answered(!matches!(verdict, Some(Verdict::Stop)));
         }
-        let delay = match self.delay_after(classify(error).into_verdict()) {
+        let decision = match verdict {
+            Some(verdict) if attempts_left => self.delay_after(verdict),
+            _ => Err(Outcome::Exhausted),
+        };
+        let delay = match decision {
             Ok(delay) => delay,
             Err(outcome) => {
+                self.finished = true;
                 self.failed(outcome, error, &describe);
                 return Step::Return(result);
             }
@@ -162,6 +249,30 @@ impl<C: Clock> State<C> {
         });
         self.retrying(delay, error, &describe);
         Step::Sleep(delay)
+    }
+
+    /// Tells the breaker, if any, how the attempt it admitted went, and
+    /// reports a state change that caused. A success in a closed breaker
+    /// that has seen no failure is one load and reads no clock.
+    #[inline]
+    fn breaker_answered(&mut self, failed: bool) {
+        let Some(slot) = &mut self.breaker else { return };
+        let Some(permit) = slot.permit.take() else { return };
+        // Only a failure can open the breaker, the one change that dates itself.
+        let now = if failed { C::since_origin() } else { Duration::ZERO };
+        if let Some(state) = slot.breaker.record_at(permit, failed, now) {
+            let name = slot.name;
+            self.circuit_changed(name, state);
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn circuit_changed(&self, breaker: &'static str, state: CircuitState) {
+        if let (CircuitState::Open, Some(stats)) = (state, self.stats) {
+            stats.record_circuit_opened();
+        }
+        crate::observe::circuit_changed(self.function, breaker, state);
     }
 
     /// Reports a retry to the statistics, logs and metrics.
@@ -180,10 +291,26 @@ impl<C: Clock> State<C> {
     #[inline(never)]
     fn failed<E, D: Fn(&E, &mut fmt::Formatter<'_>) -> fmt::Result>(&self, outcome: Outcome, error: &E, describe: &D) {
         if let Some(stats) = self.stats {
-            stats.record_end(outcome, self.attempts);
+            stats.record_end(outcome, self.attempts, 1);
         }
         let error = crate::observe::ErrorText(error, describe);
         crate::observe::failed(self.function, self.attempts, self.policy.max_attempts, outcome, &error);
+    }
+
+    /// Reports a call that ended without an attempt's result: refused by the
+    /// breaker before an attempt, or dropped.
+    #[cold]
+    #[inline(never)]
+    fn refused(&mut self, outcome: Outcome) {
+        self.finished = true;
+        // A call dropped mid-attempt made that attempt; one dropped while
+        // sleeping (or refused before an attempt) made only those counted.
+        let in_flight = u32::from(outcome == Outcome::Cancelled && !self.sleeping);
+        let attempts = self.attempts.saturating_add(in_flight);
+        if let Some(stats) = self.stats {
+            stats.record_end(outcome, attempts, in_flight);
+        }
+        crate::observe::failed(self.function, attempts, self.policy.max_attempts, outcome, &outcome.name());
     }
 
     /// Reports a success after retries.
@@ -192,14 +319,15 @@ impl<C: Clock> State<C> {
     fn end(&self, outcome: Outcome) {
         let attempts = self.attempts.saturating_add(1);
         if let Some(stats) = self.stats {
-            stats.record_end(outcome, attempts);
+            stats.record_end(outcome, attempts, 1);
         }
         crate::observe::succeeded(self.function, attempts, self.policy.max_attempts);
     }
 
     /// The sleep before the next attempt, or why there is none: the verdict
-    /// ([`Outcome::NonRetryable`]) or the deadline ([`Outcome::Exhausted`]). Kept out of line: the first-try success never
-    /// reaches it.
+    /// ([`Outcome::NonRetryable`]), the deadline ([`Outcome::Exhausted`]),
+    /// an open breaker or an empty budget. Kept out of line: the first-try
+    /// success never reaches it.
     #[inline(never)]
     #[cold]
     fn delay_after(&mut self, verdict: Verdict) -> Result<Duration, Outcome> {
@@ -210,12 +338,27 @@ impl<C: Clock> State<C> {
             // decorrelated jitter's memory: it says nothing about our curve.
             Verdict::RetryAfter(hint) => hint.min(self.policy.cap),
         };
-        if let (Some(deadline), Some(started)) = (self.policy.deadline, self.started)
-            && C::elapsed(started).saturating_add(self.skipped).saturating_add(delay) > deadline
-        {
+        if self.remaining().is_some_and(|remaining| delay > remaining) {
             return Err(Outcome::Exhausted);
         }
+        // Sleeping only to be refused by the breaker would hold the caller
+        // for nothing: an open breaker ends the call now, with its real error.
+        if self.breaker.as_ref().is_some_and(|slot| slot.breaker.is_open()) {
+            return Err(Outcome::CircuitOpen);
+        }
+        // Paid last, so a retry that the deadline stops costs no token.
+        if let Some(budget) = self.budget
+            && !budget.try_withdraw_with(C::since_origin)
+        {
+            return Err(Outcome::BudgetRefused);
+        }
         Ok(delay)
+    }
+
+    /// The time left before the deadline, if there is one.
+    fn remaining(&self) -> Option<Duration> {
+        let (deadline, started) = (self.policy.deadline?, self.started?);
+        Some(deadline.saturating_sub(C::elapsed(started).saturating_add(self.skipped)))
     }
 
     /// Sleeps the thread (or records the delay inside a [`crate::testing::SleepRecorder`]).
@@ -233,9 +376,93 @@ impl<C: Clock> State<C> {
         if crate::testing::intercept(delay) {
             self.skipped = self.skipped.saturating_add(delay);
         } else if !delay.is_zero() {
+            self.sleeping = true;
             tokio::time::sleep(delay).await;
+            self.sleeping = false;
         }
     }
+
+    /// Runs one attempt of an async body for at most `timeout`, or less when
+    /// the deadline is nearer; past it, the attempt is dropped and fails with
+    /// [`TimedOut`].
+    /// `timed_out` builds the failure (see [`timed_out`]): passed in, so a
+    /// missing conversion is reported once, where the macro names it.
+    #[cfg(feature = "tokio")]
+    pub async fn attempt_within<R>(
+        &mut self,
+        timeout: Duration,
+        attempt: impl Future<Output = R>,
+        timed_out: fn(TimedOut) -> R,
+    ) -> R {
+        let limit = self.remaining().map_or(timeout, |remaining| remaining.min(timeout));
+        if let Ok(result) = tokio::time::timeout(limit, attempt).await {
+            result
+        } else {
+            if let Some(stats) = self.stats {
+                stats.record_timeout();
+            }
+            timed_out(TimedOut::after(limit))
+        }
+    }
+}
+
+impl<C: Clock> Drop for State<C> {
+    #[inline]
+    fn drop(&mut self) {
+        if !self.finished {
+            self.cancelled();
+        }
+    }
+}
+
+impl<C: Clock> State<C> {
+    /// The call was dropped before it returned.
+    #[cold]
+    #[inline(never)]
+    fn cancelled(&mut self) {
+        if let Some(Circuit { breaker, permit: Some(permit), .. }) = &mut self.breaker {
+            breaker.release(*permit);
+        }
+        self.refused(Outcome::Cancelled);
+    }
+}
+
+/// The result of a call the circuit breaker refused: `Err(E::from(CircuitOpen))`.
+pub trait FromCircuitOpen {
+    /// The refused call's result.
+    fn circuit_open(open: CircuitOpen) -> Self;
+}
+
+impl<T, E: From<CircuitOpen>> FromCircuitOpen for Result<T, E> {
+    #[inline]
+    fn circuit_open(open: CircuitOpen) -> Self {
+        Err(E::from(open))
+    }
+}
+
+/// The result of an attempt that ran past its `timeout`: `Err(E::from(TimedOut))`.
+pub trait FromTimedOut {
+    /// The timed-out attempt's result.
+    fn timed_out(timed_out: TimedOut) -> Self;
+}
+
+impl<T, E: From<TimedOut>> FromTimedOut for Result<T, E> {
+    #[inline]
+    fn timed_out(timed_out: TimedOut) -> Self {
+        Err(E::from(timed_out))
+    }
+}
+
+/// Converts a timed-out attempt into the function's return type.
+#[inline]
+pub fn timed_out<R: FromTimedOut>(timed_out: TimedOut) -> R {
+    R::timed_out(timed_out)
+}
+
+/// Converts a refusal of the breaker into the function's return type.
+#[inline]
+pub fn circuit_open<R: FromCircuitOpen>(open: CircuitOpen) -> R {
+    R::circuit_open(open)
 }
 
 /// Runs one attempt of a sync body. The explicit return type `R` lets `?`

@@ -81,6 +81,11 @@ pub struct Stats {
     other_attempts: AtomicU64,
     retries: AtomicU64,
     slept_nanos: AtomicU64,
+    budget_refusals: AtomicU64,
+    circuit_rejections: AtomicU64,
+    circuits_opened: AtomicU64,
+    timeouts: AtomicU64,
+    cancelled: AtomicU64,
     /// Calls that were not a first-try success, by attempts made: 1, 2, 3, 4, 5+.
     other_histogram: [AtomicU64; 5],
     /// Milliseconds since the Unix epoch, 0 for never.
@@ -94,7 +99,7 @@ impl Default for Stats {
     }
 }
 
-/// How a call ended, for [`Stats`].
+/// How a call ended, for [`Stats`], logs and metrics.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Outcome {
     /// `Ok`, after this many attempts.
@@ -103,6 +108,28 @@ pub(crate) enum Outcome {
     Exhausted,
     /// The classifier refused to retry.
     NonRetryable,
+    /// The retry budget refused the next retry.
+    BudgetRefused,
+    /// The circuit breaker was open: before the first attempt, before a
+    /// retry, or because this call's failure just opened it.
+    CircuitOpen,
+    /// The call was dropped (its future cancelled, or its body panicked)
+    /// before it returned.
+    Cancelled,
+}
+
+impl Outcome {
+    /// The name logs and metrics (`retry.outcome`) give it.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Outcome::Success => "success",
+            Outcome::Exhausted => "exhausted",
+            Outcome::NonRetryable => "non_retryable",
+            Outcome::BudgetRefused => "budget_refused",
+            Outcome::CircuitOpen => "circuit_open",
+            Outcome::Cancelled => "cancelled",
+        }
+    }
 }
 
 impl Stats {
@@ -127,6 +154,11 @@ impl Stats {
             other_attempts: AtomicU64::new(0),
             retries: AtomicU64::new(0),
             slept_nanos: AtomicU64::new(0),
+            budget_refusals: AtomicU64::new(0),
+            circuit_rejections: AtomicU64::new(0),
+            circuits_opened: AtomicU64::new(0),
+            timeouts: AtomicU64::new(0),
+            cancelled: AtomicU64::new(0),
             other_histogram: [const { AtomicU64::new(0) }; 5],
             last_success_ms: AtomicU64::new(0),
             last_failure_ms: AtomicU64::new(0),
@@ -188,27 +220,50 @@ impl Stats {
         self.slept_nanos.fetch_add(u64::try_from(delay.as_nanos()).unwrap_or(u64::MAX), Relaxed);
     }
 
-    /// The end of a call that was not a first-try success, after `attempts` attempts.
+    /// The end of a call that was not a first-try success, after `attempts`
+    /// attempts, of which `unrecorded` were not yet counted by
+    /// [`Stats::record_retry`] (the last one, usually; none when the breaker
+    /// refused an attempt or the call was dropped while sleeping).
     #[cold]
-    pub(crate) fn record_end(&self, outcome: Outcome, attempts: u32) {
-        self.other_attempts.fetch_add(1, Relaxed);
-        let bucket = usize::try_from(attempts.clamp(1, 5) - 1).unwrap_or(4);
-        self.other_histogram[bucket].fetch_add(1, Relaxed);
-        let now = unix_ms(SystemTime::now());
-        match outcome {
-            Outcome::Success => {
-                self.retried_successes.fetch_add(1, Relaxed);
-                self.last_success_ms.fetch_max(now, Relaxed);
-            }
-            Outcome::Exhausted => {
-                self.failures.fetch_add(1, Relaxed);
-                self.last_failure_ms.fetch_max(now, Relaxed);
-            }
-            Outcome::NonRetryable => {
-                self.non_retryable_failures.fetch_add(1, Relaxed);
-                self.last_failure_ms.fetch_max(now, Relaxed);
-            }
+    pub(crate) fn record_end(&self, outcome: Outcome, attempts: u32, unrecorded: u32) {
+        self.other_attempts.fetch_add(u64::from(unrecorded), Relaxed);
+        if attempts > 0 {
+            let bucket = usize::try_from(attempts.min(5) - 1).unwrap_or(4);
+            self.other_histogram[bucket].fetch_add(1, Relaxed);
         }
+        let now = unix_ms(SystemTime::now());
+        let (ended, dated) = match outcome {
+            Outcome::Success => (&self.retried_successes, &self.last_success_ms),
+            Outcome::Exhausted => (&self.failures, &self.last_failure_ms),
+            Outcome::NonRetryable => (&self.non_retryable_failures, &self.last_failure_ms),
+            Outcome::BudgetRefused => {
+                self.budget_refusals.fetch_add(1, Relaxed);
+                (&self.failures, &self.last_failure_ms)
+            }
+            Outcome::CircuitOpen => {
+                self.circuit_rejections.fetch_add(1, Relaxed);
+                (&self.failures, &self.last_failure_ms)
+            }
+            Outcome::Cancelled => {
+                self.cancelled.fetch_add(1, Relaxed);
+                return;
+            }
+        };
+        ended.fetch_add(1, Relaxed);
+        dated.fetch_max(now, Relaxed);
+    }
+
+    /// An attempt ran past its `timeout`.
+    #[cold]
+    #[cfg(feature = "tokio")]
+    pub(crate) fn record_timeout(&self) {
+        self.timeouts.fetch_add(1, Relaxed);
+    }
+
+    /// A call of this function moved its circuit breaker to open.
+    #[cold]
+    pub(crate) fn record_circuit_opened(&self) {
+        self.circuits_opened.fetch_add(1, Relaxed);
     }
 
     /// These counters as plain data.
@@ -240,11 +295,12 @@ impl Stats {
         let retried = self.retried_successes.load(Relaxed);
         let failures = self.failures.load(Relaxed);
         let non_retryable = self.non_retryable_failures.load(Relaxed);
+        let cancelled = self.cancelled.load(Relaxed);
         let mut histogram = self.other_histogram.each_ref().map(|bucket| bucket.load(Relaxed));
         histogram[0] += first_try;
         FunctionStats {
             name: self.name().to_owned(),
-            calls: first_try + retried + failures + non_retryable,
+            calls: first_try + retried + failures + non_retryable + cancelled,
             attempts: first_try + self.other_attempts.load(Relaxed),
             first_try_successes: first_try,
             retried_successes: retried,
@@ -253,6 +309,11 @@ impl Stats {
             retries: self.retries.load(Relaxed),
             slept: Duration::from_nanos(self.slept_nanos.load(Relaxed)),
             attempts_histogram: histogram,
+            budget_refusals: self.budget_refusals.load(Relaxed),
+            circuit_rejections: self.circuit_rejections.load(Relaxed),
+            circuits_opened: self.circuits_opened.load(Relaxed),
+            timeouts: self.timeouts.load(Relaxed),
+            cancelled,
             last_success: from_unix_ms(self.last_success_ms.load(Relaxed)),
             last_failure: from_unix_ms(self.last_failure_ms.load(Relaxed)),
         }
@@ -308,9 +369,11 @@ pub fn snapshot() -> Snapshot {
 /// The statistics of one function (or one shared [`Stats`]) at one moment,
 /// as plain data.
 ///
-/// The four outcomes are disjoint: `calls` = `first_try_successes` +
-/// `retried_successes` + `failures` + `non_retryable_failures`. Calls still
-/// running are not counted yet, but their retries and sleeps already are.
+/// The five outcomes are disjoint: `calls` = `first_try_successes` +
+/// `retried_successes` + `failures` + `non_retryable_failures` + `cancelled`.
+/// Calls still running are not counted yet, but their retries and sleeps
+/// already are. `budget_refusals` and `circuit_rejections` say why some of
+/// the `failures` stopped early.
 ///
 /// ```
 /// let empty = retry_runtime::Stats::new().snapshot();
@@ -330,7 +393,8 @@ pub struct FunctionStats {
     pub first_try_successes: u64,
     /// Calls that succeeded after at least one retry.
     pub retried_successes: u64,
-    /// Calls that failed after running out of attempts or of time.
+    /// Calls that failed after running out of attempts or of time, or that a
+    /// retry budget or an open circuit breaker stopped.
     pub failures: u64,
     /// Calls that failed with an error the classifier would not retry.
     pub non_retryable_failures: u64,
@@ -338,8 +402,24 @@ pub struct FunctionStats {
     pub retries: u64,
     /// Total time slept between attempts (as decided; a [`crate::testing::SleepRecorder`] skips it).
     pub slept: Duration,
-    /// Calls by the number of attempts they made: 1, 2, 3, 4, 5 or more.
+    /// Calls by the number of attempts they made: 1, 2, 3, 4, 5 or more
+    /// (calls an open breaker refused before any attempt are not in it).
     pub attempts_histogram: [u64; 5],
+    /// Failed calls whose next retry the [`crate::RetryBudget`] refused.
+    pub budget_refusals: u64,
+    /// Failed calls stopped by an open [`crate::CircuitBreaker`]: refused
+    /// before an attempt (the body was not called), or ended at once because
+    /// their own failure opened it.
+    pub circuit_rejections: u64,
+    /// Times a failure of this function opened its circuit breaker.
+    pub circuits_opened: u64,
+    /// Attempts that ran past the `timeout` (and failed with
+    /// [`crate::TimedOut`]).
+    pub timeouts: u64,
+    /// Calls dropped before they returned: an async call's future cancelled
+    /// (by `select!`, a timeout around it, a dropped task) or a body that
+    /// panicked.
+    pub cancelled: u64,
     /// When the last success happened (see the module docs for how exact it is).
     pub last_success: Option<SystemTime>,
     /// When the last failed call returned.
@@ -407,7 +487,7 @@ impl Snapshot {
     }
 }
 
-const HEADER: [&str; 11] = [
+const HEADER: [&str; 15] = [
     "function",
     "calls",
     "attempts",
@@ -419,9 +499,13 @@ const HEADER: [&str; 11] = [
     "slept",
     "success",
     "attempts 1/2/3/4/5+",
+    "budget",
+    "breaker",
+    "timeouts",
+    "cancelled",
 ];
 
-fn row(stats: &FunctionStats) -> [String; 11] {
+fn row(stats: &FunctionStats) -> [String; 15] {
     let percent = |rate: Option<f64>| rate.map_or_else(|| "-".to_owned(), |r| format!("{:.1}%", r * 100.0));
     let h = stats.attempts_histogram;
     [
@@ -436,10 +520,14 @@ fn row(stats: &FunctionStats) -> [String; 11] {
         crate::observe::Human(stats.slept).to_string(),
         percent(stats.success_rate()),
         format!("{}/{}/{}/{}/{}", h[0], h[1], h[2], h[3], h[4]),
+        stats.budget_refusals.to_string(),
+        stats.circuit_rejections.to_string(),
+        stats.timeouts.to_string(),
+        stats.cancelled.to_string(),
     ]
 }
 
-fn table(f: &mut fmt::Formatter<'_>, rows: &[[String; 11]]) -> fmt::Result {
+fn table(f: &mut fmt::Formatter<'_>, rows: &[[String; 15]]) -> fmt::Result {
     let mut widths = HEADER.map(str::len);
     for row in rows {
         for (width, cell) in widths.iter_mut().zip(row) {
