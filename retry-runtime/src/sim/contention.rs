@@ -2,8 +2,8 @@
 
 use std::time::Duration;
 
-use super::events::{Network, Queue};
-use super::{Strategy, mix};
+use super::events::{Nanos, Network, Queue, nanos};
+use super::{Strategy, client_ids, mix};
 
 /// One trial of [`contention`].
 ///
@@ -16,7 +16,7 @@ use super::{Strategy, mix};
 pub struct Run {
     /// Writes sent, by all clients together (the study's "work").
     pub calls: u64,
-    /// Virtual time of the last event: when the last client learnt it succeeded.
+    /// Virtual time when the last client learnt it succeeded.
     pub completion: Duration,
 }
 
@@ -35,23 +35,26 @@ pub struct Mean {
     pub completion_ms: f64,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-enum Step {
-    /// The client sends its read.
-    Start,
-    /// The read reaches the server, which answers with the current version.
-    ReadAtServer,
-    /// The client has the version and sends its write.
-    ReadReply { version: u64 },
-    /// The write reaches the server: it succeeds only if `version` is current.
-    WriteAtServer { version: u64 },
-    /// The client learns the outcome of its write.
-    WriteReply { ok: bool },
+/// What reaches the server. The client's side needs no events of its own: it
+/// sends its write the moment the read's answer arrives, and decides to retry
+/// the moment its write's answer arrives, so the times of those answers are
+/// simply added on.
+#[derive(Clone, Copy, Debug)]
+enum Arrival {
+    /// A read: the server answers with the current version.
+    Read,
+    /// A write made with the version the client read: it succeeds only if
+    /// that version is still current.
+    Write { version: u32 },
 }
 
 /// Runs one trial: `clients` clients all start at time zero, each retrying
 /// with its own `strategy.policy.schedule_seeded(…)` until its first
 /// successful write.
+///
+/// Every message (read, its answer, write, its answer) takes its own network
+/// delay; the server's version is read and written when a message arrives
+/// there, which is the only order that matters.
 ///
 /// ```
 /// use retry_runtime::sim::{Strategy, contention};
@@ -61,43 +64,44 @@ enum Step {
 /// ```
 pub fn contention(strategy: &Strategy, clients: usize, seed: u64) -> Run {
     let mut network = Network::study(mix(seed, u64::MAX));
-    let mut schedules: Vec<_> = (0u64..).take(clients).map(|i| strategy.policy.schedule_seeded(mix(seed, i))).collect();
-    let mut queue = Queue::new();
-    for client in 0..clients {
-        queue.push(Duration::ZERO, (client, Step::Start));
+    let clients = client_ids(clients);
+    let mut schedules: Vec<_> =
+        clients.clone().map(|i| strategy.policy.schedule_seeded(mix(seed, u64::from(i)))).collect();
+    // Each client has one message on its way to the server at any time.
+    let mut queue = Queue::with_capacity(schedules.len());
+    for client in clients {
+        queue.push(network.delay(), (client, Arrival::Read));
     }
-    let mut version = 0u64;
+    // At most one write per client succeeds, so the version fits a client id.
+    let mut version = 0u32;
     let mut calls = 0u64;
-    let mut completion = Duration::ZERO;
-    while let Some((now, (client, step))) = queue.pop() {
-        completion = now;
-        match step {
-            Step::Start => queue.push(now.saturating_add(network.delay()), (client, Step::ReadAtServer)),
-            Step::ReadAtServer => {
-                queue.push(now.saturating_add(network.delay()), (client, Step::ReadReply { version }));
-            }
-            Step::ReadReply { version: read } => {
-                calls += 1;
-                queue.push(now.saturating_add(network.delay()), (client, Step::WriteAtServer { version: read }));
-            }
-            Step::WriteAtServer { version: written } => {
-                let ok = written == version;
-                if ok {
-                    version += 1;
-                }
-                queue.push(now.saturating_add(network.delay()), (client, Step::WriteReply { ok }));
-            }
-            Step::WriteReply { ok: true } => {}
-            Step::WriteReply { ok: false } => {
-                // A schedule of `u32::MAX` attempts does not run out in a simulation;
-                // if it did, the client would give up like `#[retry]` does.
-                if let Some(delay) = schedules[client].next() {
-                    queue.push(now.saturating_add(delay), (client, Step::Start));
-                }
-            }
+    let mut completion: Nanos = 0;
+    queue.serve(|now, (client, arrival)| match arrival {
+        Arrival::Read => {
+            // The answer travels back, and the write goes out as soon as it lands.
+            calls += 1;
+            let write_arrives = now.saturating_add(network.delay()).saturating_add(network.delay());
+            Some((write_arrives, (client, Arrival::Write { version })))
         }
-    }
-    Run { calls, completion }
+        Arrival::Write { version: read } => {
+            let ok = read == version;
+            if ok {
+                version += 1;
+            }
+            let learnt = now.saturating_add(network.delay());
+            // A schedule of `u32::MAX` attempts does not run out in a simulation;
+            // if it did, the client would give up like `#[retry]` does.
+            let retry = if ok { None } else { schedules[client as usize].next() };
+            if retry.is_none() {
+                completion = completion.max(learnt);
+            }
+            retry.map(|delay| {
+                let read_arrives = learnt.saturating_add(nanos(delay)).saturating_add(network.delay());
+                (read_arrives, (client, Arrival::Read))
+            })
+        }
+    });
+    Run { calls, completion: Duration::from_nanos(completion) }
 }
 
 /// [`contention`] averaged over `trials` trials (seeds derived from `seed`).

@@ -7,14 +7,23 @@
 //!   Blog study "Exponential Backoff and Jitter" (Marc Brooker, 2015). `N`
 //!   clients each read a row's version, then write with the version they
 //!   read; a write succeeds only if the version is still current. Work =
-//!   writes; completion = the time of the last event.
+//!   writes; completion = when the last client learnt its write succeeded.
 //! - [`Outage`]: `M` clients fail together, the server rejects everything for
 //!   a while, then admits a fixed number of calls per 10 ms. It reports the
-//!   load per 10 ms bucket, and the peak after recovery.
+//!   attempts, their amplification, the load per 10 ms bucket, and the peak
+//!   after recovery. [`Outage::run_with_budget`] runs it with every retry
+//!   paid from one shared [`RetryBudget`](crate::RetryBudget), as the
+//!   `#[retry]` loop pays it, so a refused client gives up.
 //!
 //! Each simulated client owns one [`RetryPolicy::schedule_seeded`] iterator:
 //! the same code that computes the sleeps of a `#[retry]` function, not a
-//! copy of the formulas.
+//! copy of the formulas; likewise the budget is the real one, asked with the
+//! virtual time.
+//!
+//! A run allocates only its per-client state and queue up front, and handles
+//! each event with one pass down a binary heap; network delays come from a
+//! ziggurat sampler. The 6 000 trials of the example's contention grid take
+//! well under a second in release.
 //!
 //! # Mapping to the study
 //!
@@ -36,12 +45,18 @@
 //! | proportional | same curve, [`Jitter::Proportional(0.5)`](Jitter::Proportional) |
 //!
 //! ```
-//! use retry_runtime::sim::{Strategy, contention_mean};
+//! use std::time::Duration;
+//! use retry_runtime::RetryBudget;
+//! use retry_runtime::sim::{Outage, Strategy, contention_mean};
 //!
 //! let [_, exponential, full, ..] = Strategy::study();
 //! let slow = contention_mean(&exponential, 20, 5, 1);
 //! let fast = contention_mean(&full, 20, 5, 1);
 //! assert!(fast.calls < slow.calls);
+//!
+//! let outage = Outage { clients: 500, outage: Duration::from_secs(5), admitted_per_bucket: 10, round_trip: Duration::from_millis(20) };
+//! let budgeted = outage.run_with_budget(&full, 1, &RetryBudget::new());
+//! assert!(budgeted.amplification() < 1.5 && outage.run(&full, 1).amplification() > 5.0);
 //! ```
 #![cfg_attr(docsrs, doc(cfg(feature = "sim")))]
 
@@ -96,6 +111,13 @@ impl Strategy {
             named("proportional", curve.jitter(Jitter::Proportional(0.5))),
         ]
     }
+}
+
+/// The ids of `clients` simulated clients: `u32`s, which keep the queued
+/// events small. Beyond four billion clients (which no memory would hold)
+/// the rest are left out.
+fn client_ids(clients: usize) -> std::ops::Range<u32> {
+    0..u32::try_from(clients).unwrap_or(u32::MAX)
 }
 
 /// A seed for client `index` of the trial seeded with `seed` (`SplitMix64`).
