@@ -87,6 +87,92 @@ fn expand(args: &Args, retry_fn: &RetryFn) -> TokenStream {
         Flavor::Async => quote!(#state.sleep(#delay).await),
     };
 
+    let record = stats(args, &private_at_output, output_span, &function_name);
+    let guards = storm::guards(args);
+
+    // The loop's own tokens are located on the return type too.
+    let step_result = step(args, &private_at_output, output_span, &state, &result, &delay);
+    // The first attempt is written out before the loop, so a first-try
+    // success runs the body and returns: no state is built and no policy
+    // copied. The body appears twice in the expansion for it. A breaker or a
+    // timeout needs the state before the first attempt, and an `impl Trait`
+    // in the return type must be defined by one body only.
+    let first_attempt_apart = admit.is_none() && args.timeout.is_none() && !item::returns_impl_trait(&sig.output);
+    let body = if first_attempt_apart {
+        // A literal policy is a constant, used where needed; one from an
+        // expression is evaluated once, and a deadline starts its clock
+        // before the first attempt. Nothing else is kept across it.
+        let (start, policy, started) = if args.policy.is_none() && args.deadline.is_none() {
+            (TokenStream::new(), policy, quote!(::core::option::Option::None))
+        } else {
+            let policy_value = internal("__retry_policy");
+            let started = internal("__retry_started");
+            let start = quote_spanned! {output_span=>
+                let #policy_value: #private_at_output::RetryPolicy = #policy;
+                let #started = #private_at_output::started::<#clock>(&#policy_value);
+            };
+            (start, policy_value.into_token_stream(), started.into_token_stream())
+        };
+        // With nothing to record on the first attempt, nothing is kept for it either.
+        let after = if record.is_empty() && guards.is_empty() {
+            quote_spanned!(output_span=> #private_at_output::after_first_attempt::<_, #clock>)
+        } else {
+            let first = internal("__retry_first");
+            quote_spanned!(output_span=> #first.after::<_, #clock>)
+        };
+        let first = (!record.is_empty() || !guards.is_empty()).then(|| {
+            let first = internal("__retry_first");
+            quote_spanned!(output_span=> let #first = #private_at_output::FirstAttempt::new(#function_name) #record #guards;)
+        });
+        quote_spanned! {output_span=>
+            #start
+            #first
+            // Each attempt's clones are scoped to it: the next attempt clones the argument again.
+            let #result = { #clones #attempt };
+            let (mut #state, #result) = match #after(#result, #policy, #started, #function_name) {
+                #private_at_output::First::Done(#result) => return #result,
+                #private_at_output::First::Failed(#state, #result) => (#state, #result),
+            };
+            // Each result is bound inside one turn of the loop, so none is
+            // held across a sleep (a non-`Send` error keeps the future `Send`).
+            let mut #delay = #step_result;
+            loop {
+                #sleep;
+                let #result = { #clones #attempt };
+                #delay = #step_result;
+            }
+        }
+    } else {
+        quote_spanned! {output_span=>
+            let mut #state = #private_at_output::State::<#clock>::new(#policy, #function_name) #record #guards;
+            loop {
+                #clones
+                #admit
+                let #result = #attempt;
+                let #delay = #step_result;
+                #sleep;
+            }
+        }
+    };
+    quote! {
+        #(#outer_attrs)*
+        #vis #sig {
+            #(#inner_attrs)*
+            #body
+        }
+    }
+}
+
+/// `match state.step(result, on, on_retry, describe) { Return(r) => return r, Sleep(d) => d }`.
+fn step(
+    args: &Args,
+    private_at_output: &TokenStream,
+    output_span: Span,
+    state: &Ident,
+    result: &Ident,
+    delay: &Ident,
+) -> TokenStream {
+    let internal = |name: &str| Ident::new(name, Span::mixed_site().located_at(output_span));
     let classify = args.on.as_ref().map_or_else(
         || quote_spanned!(output_span=> #private_at_output::retry_every_error),
         |on| on.value.to_token_stream(),
@@ -114,28 +200,10 @@ fn expand(args: &Args, retry_fn: &RetryFn) -> TokenStream {
         }
     };
     let step_call = quote_spanned!(output_span=> #state.#step({ #result }, #classify, #on_retry, #describe));
-    let record = stats(args, &private_at_output, output_span, &function_name);
-    let guards = storm::guards(args);
-
-    // The loop's own tokens are located on the return type too.
-    let body = quote_spanned! {output_span=>
-        let mut #state = #private_at_output::State::<#clock>::new(#policy, #function_name) #record #guards;
-        loop {
-            #clones
-            #admit
-            let #result = #attempt;
-            let #delay = match #step_call {
-                #private_at_output::Step::Return(#result) => return #result,
-                #private_at_output::Step::Sleep(#delay) => #delay,
-            };
-            #sleep;
-        }
-    };
-    quote! {
-        #(#outer_attrs)*
-        #vis #sig {
-            #(#inner_attrs)*
-            #body
+    quote_spanned! {output_span=>
+        match #step_call {
+            #private_at_output::Step::Return(#result) => return #result,
+            #private_at_output::Step::Sleep(#delay) => #delay,
         }
     }
 }

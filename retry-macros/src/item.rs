@@ -128,3 +128,17 @@ pub(crate) fn annotation_type(output: &ReturnType) -> Type {
         }
     }
 }
+
+/// Whether the declared return type names an `impl Trait`: each copy of the
+/// body would then define it with its own closure types, so the body must
+/// appear only once in the expansion.
+pub(crate) fn returns_impl_trait(output: &ReturnType) -> bool {
+    fn has_impl(tokens: proc_macro2::TokenStream) -> bool {
+        tokens.into_iter().any(|token| match token {
+            proc_macro2::TokenTree::Ident(ident) => ident == "impl",
+            proc_macro2::TokenTree::Group(group) => has_impl(group.stream()),
+            _ => false,
+        })
+    }
+    has_impl(quote::ToTokens::to_token_stream(output))
+}

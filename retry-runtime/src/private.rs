@@ -98,7 +98,14 @@ impl<C: Clock> State<C> {
     /// Starts a call of `function` under `policy`.
     #[inline]
     pub fn new(policy: RetryPolicy, function: &'static str) -> Self {
-        let started = policy.deadline.map(|_| C::now());
+        let started = started::<C>(&policy);
+        Self::resume(policy, function, started)
+    }
+
+    /// Goes on with a call whose first attempt ran before the loop (see
+    /// [`FirstAttempt`]), started at `started` (when it has a deadline).
+    #[inline]
+    pub fn resume(policy: RetryPolicy, function: &'static str, started: Option<C::Instant>) -> Self {
         State {
             policy,
             function,
@@ -424,6 +431,113 @@ impl<C: Clock> State<C> {
             breaker.release(*permit);
         }
         self.refused(Outcome::Cancelled);
+    }
+}
+
+/// When the call started, on its clock: read only if the policy has a deadline.
+#[inline]
+pub fn started<C: Clock>(policy: &RetryPolicy) -> Option<C::Instant> {
+    policy.deadline.map(|_| C::now())
+}
+
+/// The first attempt of a call, run before the loop's [`State`] exists, so
+/// that a first-try success costs the body and nothing else: no state to
+/// build, no policy to copy (with `stats = false` and no budget, nothing at
+/// all). Dropped before [`FirstAttempt::after`] (a cancelled future, a
+/// panicking body), it records a cancelled call.
+#[derive(Debug)]
+pub struct FirstAttempt {
+    function: &'static str,
+    stats: Option<&'static Stats>,
+    budget: Option<&'static RetryBudget>,
+}
+
+/// What follows the first attempt.
+pub enum First<R, C: Clock> {
+    /// It succeeded: return this.
+    Done(R),
+    /// It failed: go on in the loop, with this state and the failed result.
+    Failed(State<C>, R),
+}
+
+impl FirstAttempt {
+    /// Before the first attempt of a call of `function`.
+    #[inline]
+    #[must_use]
+    pub const fn new(function: &'static str) -> Self {
+        FirstAttempt { function, stats: None, budget: None }
+    }
+
+    /// As [`State::with_stats`].
+    #[inline]
+    #[must_use]
+    pub fn with_stats(mut self, stats: &'static Stats, name: &'static str) -> Self {
+        stats.ensure_registered(name);
+        self.stats = Some(stats);
+        self
+    }
+
+    /// As [`State::with_budget`].
+    #[inline]
+    #[must_use]
+    pub fn with_budget(mut self, budget: &'static RetryBudget) -> Self {
+        self.budget = Some(budget);
+        self
+    }
+
+    /// After the first attempt: done on success (one relaxed add to the
+    /// statistics, one load of the budget), or the loop's state on failure.
+    #[inline]
+    pub fn after<R: RetryOutcome, C: Clock>(
+        self,
+        result: R,
+        policy: RetryPolicy,
+        started: Option<C::Instant>,
+        function: &'static str,
+    ) -> First<R, C> {
+        let FirstAttempt { stats, budget, .. } = self;
+        std::mem::forget(self);
+        if result.failure().is_some() {
+            let mut state = State::resume(policy, function, started);
+            state.stats = stats;
+            state.budget = budget;
+            return First::Failed(state, result);
+        }
+        if let Some(budget) = budget {
+            budget.deposit();
+        }
+        if let Some(stats) = stats {
+            stats.record_first_try_success();
+        }
+        after_first_attempt(result, policy, started, function)
+    }
+}
+
+/// [`FirstAttempt::after`] for a call that records nothing on its first
+/// attempt (`stats = false`, no budget): a first-try success returns at once.
+#[inline]
+pub fn after_first_attempt<R: RetryOutcome, C: Clock>(
+    result: R,
+    policy: RetryPolicy,
+    started: Option<C::Instant>,
+    function: &'static str,
+) -> First<R, C> {
+    if result.failure().is_some() {
+        return First::Failed(State::resume(policy, function, started), result);
+    }
+    #[cfg(feature = "opentelemetry")]
+    crate::observe::succeeded(function, 1, policy.max_attempts);
+    First::Done(result)
+}
+
+impl Drop for FirstAttempt {
+    /// The call was dropped during its first attempt.
+    #[cold]
+    fn drop(&mut self) {
+        if let Some(stats) = self.stats {
+            stats.record_end(Outcome::Cancelled, 1, 1);
+        }
+        crate::observe::failed(self.function, 1, 1, Outcome::Cancelled, &Outcome::Cancelled.name());
     }
 }
 
