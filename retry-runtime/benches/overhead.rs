@@ -8,7 +8,8 @@
 //! for `scripts/callgrind.sh`, which counts instructions per call.
 //!
 //! Rows (`ours-attr` is `#[retry]` as written, statistics on by default;
-//! `ours-attr-stats-off` adds `stats = false`; the closure API records none):
+//! `ours-attr-stats-off` adds `stats = false`; `ours-attr-budget` adds a
+//! shared `RetryBudget` with statistics off; the closure API records none):
 //! - `happy/sync/*`, `happy/async/*`: the operation succeeds at once. Async
 //!   rows are polled to completion with a no-op waker, so no runtime is timed.
 //! - `retry/sync/*`: the operation fails [`FAILURES`] times, then succeeds,
@@ -29,7 +30,7 @@ use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use criterion::Criterion;
-use retry_runtime::{Jitter, RetryPolicy, retry};
+use retry_runtime::{Jitter, RetryBudget, RetryPolicy, retry};
 
 /// Failures before the success, on the retry path.
 const FAILURES: u32 = 3;
@@ -118,6 +119,20 @@ async fn ours_attr_zero_async(input: u64) -> Result<u64, Transient> {
     operation(input)
 }
 
+/// A budget that pays for every retry of the retry path (three per call),
+/// so the rows measure what asking it costs, not what refusing saves.
+static BUDGET: RetryBudget = RetryBudget::new().capacity(1_000).ratio(3.0).min_retries_per_second(0);
+
+#[retry(budget = BUDGET, stats = false)]
+fn ours_attr_budget(input: u64) -> Result<u64, Transient> {
+    operation(input)
+}
+
+#[retry(max = 4, base = "0ms", jitter = "none", budget = BUDGET, stats = false)]
+fn ours_attr_zero_budget(input: u64) -> Result<u64, Transient> {
+    operation(input)
+}
+
 const POLICY: RetryPolicy = RetryPolicy::new();
 const ZERO: RetryPolicy = RetryPolicy::new().max_attempts(FAILURES + 1).base(Duration::ZERO).jitter(Jitter::None);
 
@@ -157,6 +172,7 @@ fn happy_rows() -> Vec<Row> {
         ("happy/sync/direct", || ok(operation(black_box(7)))),
         ("happy/sync/ours-attr", || ok(ours_attr(black_box(7)))),
         ("happy/sync/ours-attr-stats-off", || ok(ours_attr_off(black_box(7)))),
+        ("happy/sync/ours-attr-budget", || ok(ours_attr_budget(black_box(7)))),
         ("happy/sync/ours-closure", || ok(POLICY.retry(|| operation(black_box(7))).call())),
         ("happy/sync/backon-blocking", || ok((|| operation(black_box(7))).retry(backon_exponential()).call())),
         ("happy/sync/backoff", || {
@@ -194,6 +210,7 @@ fn retry_rows() -> Vec<Row> {
         }),
         ("retry/sync/ours-attr", || failing(|| ok(ours_attr_zero(black_box(7))))),
         ("retry/sync/ours-attr-stats-off", || failing(|| ok(ours_attr_zero_off(black_box(7))))),
+        ("retry/sync/ours-attr-budget", || failing(|| ok(ours_attr_zero_budget(black_box(7))))),
         ("retry/sync/ours-closure", || failing(|| ok(ZERO.retry(|| operation(black_box(7))).call()))),
         ("retry/sync/backon-blocking", || failing(|| ok((|| operation(black_box(7))).retry(backon_zero()).call()))),
         ("retry/sync/backoff", || {
@@ -245,6 +262,24 @@ fn report_sizes() {
     }
 }
 
+/// Two threads calling one function at once: statistics on (its counters
+/// shared by both threads) against off. Wall time, so only the ratio means
+/// much on a shared machine.
+fn report_contention() {
+    const CALLS: u64 = 2_000_000; // per thread; the divisor below
+    let per_call = |call: fn(u64) -> Result<u64, Transient>| {
+        let started = std::time::Instant::now();
+        std::thread::scope(|scope| {
+            for _ in 0..2 {
+                scope.spawn(move || (0..CALLS).fold(0u64, |sum, i| sum.wrapping_add(ok(call(black_box(i))))));
+            }
+        });
+        started.elapsed().as_secs_f64() * 1e9 / 2e6
+    };
+    let (on, off) = (per_call(ours_attr), per_call(ours_attr_off));
+    println!("two threads on one function, ns per call (each thread): stats on {on:.2}, stats off {off:.2}");
+}
+
 fn main() {
     let rows: Vec<Row> = happy_rows().into_iter().chain(retry_rows()).collect();
 
@@ -268,6 +303,7 @@ fn main() {
         println!("  {name:<28} {:>3}", allocations(row));
     }
     report_sizes();
+    report_contention();
 
     let mut criterion = Criterion::default().configure_from_args();
     for &(name, row) in &rows {

@@ -1,6 +1,6 @@
 //! Retrying a closure: the same loop as `#[retry]`, without the macro.
 
-use crate::__private::{State, Step, SyncClock};
+use crate::__private::{First, Step, SyncClock, after_first_attempt, started};
 use crate::event::RetryEvent;
 use crate::policy::RetryPolicy;
 use crate::verdict::{IntoVerdict, Verdict};
@@ -240,13 +240,21 @@ where
         C: Classify<E>,
         N: Notify<E>,
     {
-        let mut state = State::<SyncClock>::new(self.policy, self.function);
+        // As the attribute does: the first attempt runs before any state
+        // exists, so a first-try success costs the operation alone.
+        let started = started::<SyncClock>(&self.policy);
+        let first = (self.operation)();
+        let (mut state, mut result) =
+            match after_first_attempt::<_, SyncClock>(first, self.policy, started, self.function) {
+                First::Done(result) => return result,
+                First::Failed(state, result) => (state, result),
+            };
         loop {
-            let result = (self.operation)();
             match state.step(result, |e| self.classify.classify(e), |event| self.notify.notify(event)) {
                 Step::Return(result) => return result,
                 Step::Sleep(delay) => state.sleep_blocking(delay),
             }
+            result = (self.operation)();
         }
     }
 }
@@ -285,14 +293,25 @@ where
         N: Notify<E>,
     {
         let Retry { policy, mut operation, classify, notify, function } = self.inner;
-        let mut state = State::<crate::__private::AsyncClock>::new(policy, function);
+        let started = started::<crate::__private::AsyncClock>(&policy);
+        let first = operation().await;
+        let (mut state, result) =
+            match after_first_attempt::<_, crate::__private::AsyncClock>(first, policy, started, function) {
+                First::Done(result) => return result,
+                First::Failed(state, result) => (state, result),
+            };
+        // Each result lives within one turn, so none is held across a sleep.
+        let mut delay = match state.step(result, |e| classify.classify(e), |event| notify.notify(event)) {
+            Step::Return(result) => return result,
+            Step::Sleep(delay) => delay,
+        };
         loop {
+            state.sleep(delay).await;
             let result = operation().await;
-            let delay = match state.step(result, |e| classify.classify(e), |event| notify.notify(event)) {
+            delay = match state.step(result, |e| classify.classify(e), |event| notify.notify(event)) {
                 Step::Return(result) => return result,
                 Step::Sleep(delay) => delay,
             };
-            state.sleep(delay).await;
         }
     }
 }

@@ -24,7 +24,12 @@
 
 use std::cell::RefCell;
 use std::marker::PhantomData;
+use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use std::time::Duration;
+
+/// Recorders alive in the process: while there are none, which is always
+/// outside tests, a sleep checks this one relaxed load and no thread-local.
+static INSTALLED: AtomicUsize = AtomicUsize::new(0);
 
 thread_local! {
     static RECORDED: RefCell<Option<Vec<Duration>>> = const { RefCell::new(None) };
@@ -51,6 +56,7 @@ impl SleepRecorder {
     /// ```
     pub fn install() -> Self {
         let outer = RECORDED.with(|recorded| recorded.borrow_mut().replace(Vec::new()));
+        INSTALLED.fetch_add(1, Relaxed);
         SleepRecorder { outer, _not_send: PhantomData }
     }
 
@@ -96,11 +102,19 @@ impl Drop for SleepRecorder {
     fn drop(&mut self) {
         let outer = self.outer.take();
         RECORDED.with(|recorded| *recorded.borrow_mut() = outer);
+        INSTALLED.fetch_sub(1, Relaxed);
     }
 }
 
 /// Records `delay` if a recorder is installed on this thread; says whether it did.
+#[inline]
 pub(crate) fn intercept(delay: Duration) -> bool {
+    INSTALLED.load(Relaxed) != 0 && intercept_on_this_thread(delay)
+}
+
+#[cold]
+#[inline(never)]
+fn intercept_on_this_thread(delay: Duration) -> bool {
     RECORDED.with(|recorded| match recorded.borrow_mut().as_mut() {
         Some(delays) => {
             delays.push(delay);
