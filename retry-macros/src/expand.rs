@@ -88,7 +88,8 @@ fn expand(args: &Args, retry_fn: &RetryFn) -> TokenStream {
     };
 
     let record = stats(args, &private_at_output, output_span, &function_name);
-    let guards = storm::guards(args);
+    let budget = storm::budget(args);
+    let breaker = storm::breaker(args);
 
     // The loop's own tokens are located on the return type too.
     let step_result = step(args, &private_at_output, output_span, &state, &result, &delay);
@@ -113,17 +114,19 @@ fn expand(args: &Args, retry_fn: &RetryFn) -> TokenStream {
             };
             (start, policy_value.into_token_stream(), started.into_token_stream())
         };
+        let record = quote!(#record #budget);
         // With nothing to record on the first attempt, nothing is kept for it either.
-        let after = if record.is_empty() && guards.is_empty() {
-            quote_spanned!(output_span=> #private_at_output::after_first_attempt::<_, #clock>)
+        let (first, after) = if record.is_empty() {
+            (None, quote_spanned!(output_span=> #private_at_output::after_first_attempt::<_, #clock>))
         } else {
             let first = internal("__retry_first");
-            quote_spanned!(output_span=> #first.after::<_, #clock>)
+            (
+                Some(
+                    quote_spanned!(output_span=> let #first = #private_at_output::FirstAttempt::new(#function_name) #record;),
+                ),
+                quote_spanned!(output_span=> #first.after::<_, #clock>),
+            )
         };
-        let first = (!record.is_empty() || !guards.is_empty()).then(|| {
-            let first = internal("__retry_first");
-            quote_spanned!(output_span=> let #first = #private_at_output::FirstAttempt::new(#function_name) #record #guards;)
-        });
         quote_spanned! {output_span=>
             #start
             #first
@@ -144,7 +147,8 @@ fn expand(args: &Args, retry_fn: &RetryFn) -> TokenStream {
         }
     } else {
         quote_spanned! {output_span=>
-            let mut #state = #private_at_output::State::<#clock>::new(#policy, #function_name) #record #guards;
+            let mut #state = #private_at_output::FirstAttempt::new(#function_name) #record #budget
+                .into_state::<#clock>(#policy) #breaker;
             loop {
                 #clones
                 #admit

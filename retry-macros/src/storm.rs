@@ -8,21 +8,19 @@ use syn::{Ident, Type};
 use crate::args::Args;
 use crate::expand::{duration, path_text, respan};
 
-/// `.with_budget(&B)` and `.with_breaker(&C, "C")` on the state, each
-/// located on its path, so a `static` of the wrong type is reported there.
-pub(crate) fn guards(args: &Args) -> TokenStream {
-    let budget = args.budget.as_ref().map(|budget| {
-        let path = &budget.value;
-        let with_budget = Ident::new("with_budget", path.span());
-        quote_spanned!(path.span()=> .#with_budget(&#path))
-    });
-    let breaker = args.breaker.as_ref().map(|breaker| {
-        let path = &breaker.value;
-        let name = path_text(path);
-        let with_breaker = Ident::new("with_breaker", path.span());
-        quote_spanned!(path.span()=> .#with_breaker(&#path, #name))
-    });
-    quote_spanned!(proc_macro2::Span::call_site()=> #budget #breaker)
+/// `.with_budget(&B)`, located on the path, so a `static` of the wrong type is reported there.
+pub(crate) fn budget(args: &Args) -> Option<TokenStream> {
+    let path = &args.budget.as_ref()?.value;
+    let with_budget = Ident::new("with_budget", path.span());
+    Some(quote_spanned!(path.span()=> .#with_budget(&#path)))
+}
+
+/// `.with_breaker(&C, "C")` on the state, located on the path.
+pub(crate) fn breaker(args: &Args) -> Option<TokenStream> {
+    let path = &args.breaker.as_ref()?.value;
+    let name = path_text(path);
+    let with_breaker = Ident::new("with_breaker", path.span());
+    Some(quote_spanned!(path.span()=> .#with_breaker(&#path, #name)))
 }
 
 /// Before each attempt: ask the breaker, and fail fast with the error

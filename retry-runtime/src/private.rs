@@ -5,7 +5,7 @@ use std::fmt;
 use std::time::Duration;
 
 use crate::breaker::{CircuitBreaker, CircuitOpen, CircuitState, Permit};
-pub use crate::budget::RetryBudget;
+use crate::budget::RetryBudget;
 use crate::event::RetryEvent;
 pub use crate::policy::RetryPolicy;
 use crate::random::PerThread;
@@ -119,24 +119,6 @@ impl<C: Clock> State<C> {
             finished: false,
             sleeping: false,
         }
-    }
-
-    /// Records this call into `stats`, registering it under `name` on its
-    /// first use (one relaxed load afterwards).
-    #[inline]
-    #[must_use]
-    pub fn with_stats(mut self, stats: &'static Stats, name: &'static str) -> Self {
-        stats.ensure_registered(name);
-        self.stats = Some(stats);
-        self
-    }
-
-    /// Pays for each retry from `budget` (and deposits once per call).
-    #[inline]
-    #[must_use]
-    pub fn with_budget(mut self, budget: &'static RetryBudget) -> Self {
-        self.budget = Some(budget);
-        self
     }
 
     /// Asks `breaker` (named `name` in logs) before each attempt, and tells it each outcome.
@@ -317,7 +299,9 @@ impl<C: Clock> State<C> {
         if let Some(stats) = self.stats {
             stats.record_end(outcome, attempts, in_flight);
         }
-        crate::observe::failed(self.function, attempts, self.policy.max_attempts, outcome, &outcome.name());
+        // No attempt's error to show: say why the call ended instead.
+        let reason: &dyn fmt::Display = if outcome == Outcome::CircuitOpen { &CircuitOpen } else { &"cancelled" };
+        crate::observe::failed(self.function, attempts, self.policy.max_attempts, outcome, reason);
     }
 
     /// Reports a success after retries.
@@ -468,7 +452,8 @@ impl FirstAttempt {
         FirstAttempt { function, stats: None, budget: None }
     }
 
-    /// As [`State::with_stats`].
+    /// Records this call into `stats`, registering it under `name` on its
+    /// first use (one relaxed load afterwards).
     #[inline]
     #[must_use]
     pub fn with_stats(mut self, stats: &'static Stats, name: &'static str) -> Self {
@@ -477,7 +462,7 @@ impl FirstAttempt {
         self
     }
 
-    /// As [`State::with_budget`].
+    /// Pays for each retry from `budget` (and deposits once per call).
     #[inline]
     #[must_use]
     pub fn with_budget(mut self, budget: &'static RetryBudget) -> Self {
@@ -495,14 +480,11 @@ impl FirstAttempt {
         started: Option<C::Instant>,
         function: &'static str,
     ) -> First<R, C> {
-        let FirstAttempt { stats, budget, .. } = self;
-        std::mem::forget(self);
+        let (stats, budget) = (self.stats, self.budget);
         if result.failure().is_some() {
-            let mut state = State::resume(policy, function, started);
-            state.stats = stats;
-            state.budget = budget;
-            return First::Failed(state, result);
+            return First::Failed(self.into_resumed(State::resume(policy, function, started)), result);
         }
+        std::mem::forget(self);
         if let Some(budget) = budget {
             budget.deposit();
         }
@@ -510,6 +492,25 @@ impl FirstAttempt {
             stats.record_first_try_success();
         }
         after_first_attempt(result, policy, started, function)
+    }
+}
+
+impl FirstAttempt {
+    /// The loop's state for a call whose first attempt runs inside the loop
+    /// (with a breaker or a timeout, which need the state first).
+    #[inline]
+    pub fn into_state<C: Clock>(self, policy: RetryPolicy) -> State<C> {
+        let function = self.function;
+        self.into_resumed(State::new(policy, function))
+    }
+
+    /// Hands what this call records to `state`, which now owns the call.
+    #[inline]
+    fn into_resumed<C: Clock>(self, mut state: State<C>) -> State<C> {
+        state.stats = self.stats;
+        state.budget = self.budget;
+        std::mem::forget(self);
+        state
     }
 }
 

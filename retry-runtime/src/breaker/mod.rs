@@ -549,7 +549,6 @@ impl CircuitBreaker {
     }
 
     /// Whether the breaker is open, cooled down or not.
-    #[allow(dead_code, reason = "called by the retry loop (being written)")]
     pub(crate) fn is_open(&self) -> bool {
         self.state() == CircuitState::Open
     }
