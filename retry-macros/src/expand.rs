@@ -87,76 +87,31 @@ fn expand(args: &Args, retry_fn: &RetryFn) -> TokenStream {
         Flavor::Async => quote!(#state.sleep(#delay).await),
     };
 
-    let record = stats(args, &private_at_output, output_span, &function_name);
-    let budget = storm::budget(args);
-    let breaker = storm::breaker(args);
-
-    // The loop's own tokens are located on the return type too.
-    let step_result = step(args, &private_at_output, output_span, &state, &result, &delay);
+    let site = call_site(args, &private_at_output, output_span, &function_name);
+    let parts = Parts {
+        step: step(args, &private_at_output, output_span, &state, &result, &delay),
+        private: private_at_output,
+        span: output_span,
+        flavor: retry_fn.flavor,
+        clock,
+        policy,
+        function_name,
+        state,
+        result,
+        delay,
+        clones,
+        attempt,
+        sleep,
+    };
     // The first attempt is written out before the loop, so a first-try
     // success runs the body and returns: no state is built and no policy
     // copied. The body appears twice in the expansion for it. A breaker or a
     // timeout needs the state before the first attempt, and an `impl Trait`
     // in the return type must be defined by one body only.
-    let first_attempt_apart = admit.is_none() && args.timeout.is_none() && !item::returns_impl_trait(&sig.output);
-    let body = if first_attempt_apart {
-        // A literal policy is a constant, used where needed; one from an
-        // expression is evaluated once, and a deadline starts its clock
-        // before the first attempt. Nothing else is kept across it.
-        let (start, policy, started) = if args.policy.is_none() && args.deadline.is_none() {
-            (TokenStream::new(), policy, quote!(::core::option::Option::None))
-        } else {
-            let policy_value = internal("__retry_policy");
-            let started = internal("__retry_started");
-            let start = quote_spanned! {output_span=>
-                let #policy_value: #private_at_output::RetryPolicy = #policy;
-                let #started = #private_at_output::started::<#clock>(&#policy_value);
-            };
-            (start, policy_value.into_token_stream(), started.into_token_stream())
-        };
-        let record = quote!(#record #budget);
-        // With nothing to record on the first attempt, nothing is kept for it either.
-        let (first, after) = if record.is_empty() {
-            (None, quote_spanned!(output_span=> #private_at_output::after_first_attempt::<_, #clock>))
-        } else {
-            let first = internal("__retry_first");
-            (
-                Some(
-                    quote_spanned!(output_span=> let #first = #private_at_output::FirstAttempt::new(#function_name) #record;),
-                ),
-                quote_spanned!(output_span=> #first.after::<_, #clock>),
-            )
-        };
-        quote_spanned! {output_span=>
-            #start
-            #first
-            // Each attempt's clones are scoped to it: the next attempt clones the argument again.
-            let #result = { #clones #attempt };
-            let (mut #state, #result) = match #after(#result, #policy, #started, #function_name) {
-                #private_at_output::First::Done(#result) => return #result,
-                #private_at_output::First::Failed(#state, #result) => (#state, #result),
-            };
-            // Each result is bound inside one turn of the loop, so none is
-            // held across a sleep (a non-`Send` error keeps the future `Send`).
-            let mut #delay = #step_result;
-            loop {
-                #sleep;
-                let #result = { #clones #attempt };
-                #delay = #step_result;
-            }
-        }
+    let body = if admit.is_none() && args.timeout.is_none() && !item::returns_impl_trait(&sig.output) {
+        first_attempt_apart(args, &parts, site, &internal)
     } else {
-        quote_spanned! {output_span=>
-            let mut #state = #private_at_output::FirstAttempt::new(#function_name) #record #budget
-                .into_state::<#clock>(#policy) #breaker;
-            loop {
-                #clones
-                #admit
-                let #result = #attempt;
-                let #delay = #step_result;
-                #sleep;
-            }
-        }
+        one_loop(&parts, site, admit.as_ref(), storm::breaker(args).as_ref())
     };
     quote! {
         #(#outer_attrs)*
@@ -165,6 +120,147 @@ fn expand(args: &Args, retry_fn: &RetryFn) -> TokenStream {
             #body
         }
     }
+}
+
+/// The tokens both shapes of the expansion are made of, located on the
+/// return type.
+struct Parts {
+    private: TokenStream,
+    span: Span,
+    flavor: Flavor,
+    clock: TokenStream,
+    policy: TokenStream,
+    function_name: TokenStream,
+    state: Ident,
+    result: Ident,
+    delay: Ident,
+    /// `let arg = Clone::clone(&arg);` for each `clone = [...]` argument.
+    clones: TokenStream,
+    /// One run of the body, to its result.
+    attempt: TokenStream,
+    sleep: TokenStream,
+    /// `match state.step(…) { Return(r) => return r, Sleep(d) => d }`.
+    step: TokenStream,
+}
+
+/// The first attempt, then the loop only if it failed.
+fn first_attempt_apart(
+    args: &Args,
+    parts: &Parts,
+    site: Option<TokenStream>,
+    internal: &impl Fn(&str) -> Ident,
+) -> TokenStream {
+    let Parts { private, span, clock, policy, function_name, state, result, delay, clones, attempt, sleep, step, .. } =
+        parts;
+    let span = *span;
+    // A literal policy is a constant, used where needed; one from an
+    // expression is evaluated once, and a deadline starts its clock before
+    // the first attempt. Nothing else is kept across it.
+    let (start, policy, started) = if args.policy.is_none() && args.deadline.is_none() {
+        (TokenStream::new(), policy.clone(), quote!(::core::option::Option::None))
+    } else {
+        let policy_value = internal("__retry_policy");
+        let started = internal("__retry_started");
+        let start = quote_spanned! {span=>
+            let #policy_value: #private::RetryPolicy = #policy;
+            let #started = #private::started::<#clock>(&#policy_value);
+        };
+        (start, policy_value.into_token_stream(), started.into_token_stream())
+    };
+    // With nothing to record on the first attempt, nothing is kept for it either.
+    let first = internal("__retry_first");
+    let (first, after) = match site {
+        Some(site) => (quote_spanned!(span=> let #first = #site;), quote_spanned!(span=> #first.)),
+        None => (TokenStream::new(), quote_spanned!(span=> #private::)),
+    };
+    match parts.flavor {
+        // The retries are a closure the runtime calls out of line: a
+        // first-try success is one test after the body, and the function
+        // stays small enough to be inlined where it is called.
+        Flavor::Sync => {
+            let function = if first.is_empty() { quote!(#function_name,) } else { TokenStream::new() };
+            quote_spanned! {span=>
+                #start
+                #first
+                // Each attempt's clones are scoped to it: the next attempt clones the argument again.
+                let #result = { #clones #attempt };
+                #after or_retry::<_, #clock>(#result, #policy, #started, #function |mut #state, #result| {
+                    let mut #delay = #step;
+                    loop {
+                        #sleep;
+                        let #result = { #clones #attempt };
+                        #delay = #step;
+                    }
+                })
+            }
+        }
+        Flavor::Async => {
+            let after = if first.is_empty() {
+                quote_spanned!(span=> #after after_first_attempt::<_, #clock>(#result, #policy, #started, #function_name))
+            } else {
+                quote_spanned!(span=> #after after::<_, #clock>(#result, #policy, #started))
+            };
+            quote_spanned! {span=>
+                #start
+                #first
+                let #result = { #clones #attempt };
+                let (mut #state, #result) = match #after {
+                    #private::First::Done(#result) => return #result,
+                    #private::First::Failed(#state, #result) => (#state, #result),
+                };
+                // Each result is bound inside one turn of the loop, so none is
+                // held across a sleep (a non-`Send` error keeps the future `Send`).
+                let mut #delay = #step;
+                loop {
+                    #sleep;
+                    let #result = { #clones #attempt };
+                    #delay = #step;
+                }
+            }
+        }
+    }
+}
+
+/// Every attempt inside the loop, each admitted by the breaker first.
+fn one_loop(
+    parts: &Parts,
+    site: Option<TokenStream>,
+    admit: Option<&TokenStream>,
+    breaker: Option<&TokenStream>,
+) -> TokenStream {
+    let Parts { private, span, clock, policy, function_name, state, result, delay, clones, attempt, sleep, step, .. } =
+        parts;
+    let start = site.map_or_else(
+        || quote_spanned!(*span=> #private::State::<#clock>::new(#policy, #function_name)),
+        |site| quote_spanned!(*span=> #site.into_state::<#clock>(#policy)),
+    );
+    quote_spanned! {*span=>
+        let mut #state = #start #breaker;
+        loop {
+            #clones
+            #admit
+            let #result = #attempt;
+            let #delay = #step;
+            #sleep;
+        }
+    }
+}
+
+/// `FirstAttempt::at(&SITE)`, with `SITE` a `static` saying what the call
+/// records (its statistics, its budget); `None` when it records nothing.
+fn call_site(args: &Args, private: &TokenStream, span: Span, function_name: &TokenStream) -> Option<TokenStream> {
+    let stats = stats(args, private, span, function_name);
+    let budget = storm::budget(args).unwrap_or_default();
+    if stats.is_empty() && budget.is_empty() {
+        return None;
+    }
+    let site = Ident::new("__RETRY_SITE", Span::mixed_site().located_at(span));
+    Some(quote_spanned! {span=>
+        #private::FirstAttempt::at({
+            static #site: #private::CallSite = #private::CallSite::new(#function_name) #stats #budget;
+            &#site
+        })
+    })
 }
 
 /// `match state.step(result, on, on_retry, describe) { Return(r) => return r, Sleep(d) => d }`.
@@ -212,7 +308,7 @@ fn step(
     }
 }
 
-/// `.with_stats(…)` on the state: the function's own `static` (declared
+/// `.with_stats(…)` on the call site: the function's own `static` (declared
 /// inside the body, so each function has one), a user's, or nothing.
 fn stats(args: &Args, private: &TokenStream, span: Span, function_name: &TokenStream) -> TokenStream {
     match args.stats.as_ref().map_or(&StatsTarget::Own, |s| &s.value) {

@@ -32,6 +32,10 @@ impl fmt::Display for Human {
     }
 }
 
+/// Whether this build reports anything (logs or metrics): without either
+/// feature, a call that records no statistics skips reporting altogether.
+pub(crate) const REPORTS: bool = cfg!(any(feature = "tracing", feature = "opentelemetry"));
+
 /// The function's own name, without the module path: `load` in `app::repo::load`.
 #[cfg_attr(not(feature = "tracing"), allow(dead_code))]
 pub(crate) fn short_name(function: &str) -> &str {

@@ -204,7 +204,7 @@ impl<C: Clock> State<C> {
                 }
                 #[cfg(feature = "opentelemetry")]
                 crate::observe::succeeded(self.function, 1, self.policy.max_attempts);
-            } else {
+            } else if self.reports() {
                 self.end(Outcome::Success);
             }
             return Step::Return(result);
@@ -225,7 +225,9 @@ impl<C: Clock> State<C> {
             Ok(delay) => delay,
             Err(outcome) => {
                 self.finished = true;
-                self.failed(outcome, error, &describe);
+                if self.reports() {
+                    self.failed(outcome, error, &describe);
+                }
                 return Step::Return(result);
             }
         };
@@ -236,7 +238,9 @@ impl<C: Clock> State<C> {
             error,
             delay,
         });
-        self.retrying(delay, error, &describe);
+        if self.reports() {
+            self.retrying(delay, error, &describe);
+        }
         Step::Sleep(delay)
     }
 
@@ -262,6 +266,13 @@ impl<C: Clock> State<C> {
             stats.record_circuit_opened();
         }
         crate::observe::circuit_changed(self.function, breaker, state);
+    }
+
+    /// Whether anything hears of this call's retries and end: its
+    /// statistics, or logs and metrics compiled in.
+    #[inline]
+    fn reports(&self) -> bool {
+        self.stats.is_some() || crate::observe::REPORTS
     }
 
     /// Reports a retry to the statistics, logs and metrics.
@@ -317,10 +328,8 @@ impl<C: Clock> State<C> {
 
     /// The sleep before the next attempt, or why there is none: the verdict
     /// ([`Outcome::NonRetryable`]), the deadline ([`Outcome::Exhausted`]),
-    /// an open breaker or an empty budget. Kept out of line: the first-try
-    /// success never reaches it.
-    #[inline(never)]
-    #[cold]
+    /// an open breaker or an empty budget.
+    #[inline]
     fn delay_after(&mut self, verdict: Verdict) -> Result<Duration, Outcome> {
         let delay = match verdict {
             Verdict::Stop => return Err(Outcome::NonRetryable),
@@ -424,19 +433,54 @@ pub fn started<C: Clock>(policy: &RetryPolicy) -> Option<C::Instant> {
     policy.deadline.map(|_| C::now())
 }
 
-/// The first attempt of a call, run before the loop's [`State`] exists, so
-/// that a first-try success costs the body and nothing else: no state to
-/// build, no policy to copy (with `stats = false` and no budget, nothing at
-/// all). Dropped before [`FirstAttempt::after`] (a cancelled future, a
-/// panicking body), it records a cancelled call.
+/// What a `#[retry]` function records, fixed at compile time: the macro
+/// declares one `static` per function, so the first attempt keeps a single
+/// pointer, and everything read through it is a constant to the optimiser.
 #[derive(Debug)]
-pub struct FirstAttempt {
+pub struct CallSite {
     function: &'static str,
-    stats: Option<&'static Stats>,
+    stats: Option<(&'static Stats, &'static str)>,
     budget: Option<&'static RetryBudget>,
 }
 
-/// What follows the first attempt.
+impl CallSite {
+    /// A call site of `function` that records nothing.
+    #[must_use]
+    pub const fn new(function: &'static str) -> Self {
+        CallSite { function, stats: None, budget: None }
+    }
+
+    /// Records calls into `stats`, registered under `name` on first use.
+    #[must_use]
+    pub const fn with_stats(mut self, stats: &'static Stats, name: &'static str) -> Self {
+        self.stats = Some((stats, name));
+        self
+    }
+
+    /// Pays for each retry from `budget` (and deposits once per call).
+    #[must_use]
+    pub const fn with_budget(mut self, budget: &'static RetryBudget) -> Self {
+        self.budget = Some(budget);
+        self
+    }
+
+    fn stats(&self) -> Option<&'static Stats> {
+        self.stats.map(|(stats, _)| stats)
+    }
+}
+
+/// The first attempt of a call that records something, run before the
+/// loop's [`State`] exists, so that a first-try success costs the body, one
+/// relaxed add to the statistics and one load of the budget: no state to
+/// build, no policy to copy. Dropped before [`FirstAttempt::or_retry`] or
+/// [`FirstAttempt::after`] (a cancelled future, a panicking body), it
+/// records a cancelled call.
+#[derive(Debug)]
+pub struct FirstAttempt {
+    site: &'static CallSite,
+}
+
+/// What follows the first attempt of an async call.
 pub enum First<R, C: Clock> {
     /// It succeeded: return this.
     Done(R),
@@ -445,73 +489,122 @@ pub enum First<R, C: Clock> {
 }
 
 impl FirstAttempt {
-    /// Before the first attempt of a call of `function`.
+    /// Before the first attempt of a call at `site`: registers its
+    /// statistics on first use (one relaxed load afterwards).
     #[inline]
     #[must_use]
-    pub const fn new(function: &'static str) -> Self {
-        FirstAttempt { function, stats: None, budget: None }
+    pub fn at(site: &'static CallSite) -> Self {
+        if let Some((stats, name)) = site.stats {
+            stats.ensure_registered(name);
+        }
+        FirstAttempt { site }
     }
 
-    /// Records this call into `stats`, registering it under `name` on its
-    /// first use (one relaxed load afterwards).
+    /// After a sync first attempt: a success returns here; a failure goes
+    /// on in `retry`, the rest of the loop, which runs out of line.
     #[inline]
-    #[must_use]
-    pub fn with_stats(mut self, stats: &'static Stats, name: &'static str) -> Self {
-        stats.ensure_registered(name);
-        self.stats = Some(stats);
-        self
+    pub fn or_retry<R: RetryOutcome, C: Clock>(
+        self,
+        result: R,
+        policy: RetryPolicy,
+        started: Option<C::Instant>,
+        retry: impl FnOnce(State<C>, R) -> R,
+    ) -> R {
+        if result.failure().is_some() {
+            let function = self.site.function;
+            return retry_out_of_line(Some(self), function, result, policy, started, retry);
+        }
+        self.succeeded(&policy);
+        result
     }
 
-    /// Pays for each retry from `budget` (and deposits once per call).
-    #[inline]
-    #[must_use]
-    pub fn with_budget(mut self, budget: &'static RetryBudget) -> Self {
-        self.budget = Some(budget);
-        self
-    }
-
-    /// After the first attempt: done on success (one relaxed add to the
-    /// statistics, one load of the budget), or the loop's state on failure.
+    /// After an async first attempt: done on success, or the loop's state on failure.
     #[inline]
     pub fn after<R: RetryOutcome, C: Clock>(
         self,
         result: R,
         policy: RetryPolicy,
         started: Option<C::Instant>,
-        function: &'static str,
     ) -> First<R, C> {
-        let (stats, budget) = (self.stats, self.budget);
         if result.failure().is_some() {
-            return First::Failed(self.into_resumed(State::resume(policy, function, started)), result);
+            let state = State::resume(policy, self.site.function, started);
+            return First::Failed(self.into_resumed(state), result);
         }
+        self.succeeded(&policy);
+        First::Done(result)
+    }
+
+    /// A first-try success: one load of the budget, one relaxed add.
+    #[inline]
+    #[cfg_attr(not(feature = "opentelemetry"), allow(unused_variables))]
+    fn succeeded(self, policy: &RetryPolicy) {
+        let site = self.site;
         std::mem::forget(self);
-        if let Some(budget) = budget {
+        if let Some(budget) = site.budget {
             budget.deposit();
         }
-        if let Some(stats) = stats {
+        if let Some(stats) = site.stats() {
             stats.record_first_try_success();
         }
-        after_first_attempt(result, policy, started, function)
+        #[cfg(feature = "opentelemetry")]
+        crate::observe::succeeded(site.function, 1, policy.max_attempts);
     }
-}
 
-impl FirstAttempt {
     /// The loop's state for a call whose first attempt runs inside the loop
     /// (with a breaker or a timeout, which need the state first).
     #[inline]
     pub fn into_state<C: Clock>(self, policy: RetryPolicy) -> State<C> {
-        let function = self.function;
-        self.into_resumed(State::new(policy, function))
+        let state = State::new(policy, self.site.function);
+        self.into_resumed(state)
     }
 
     /// Hands what this call records to `state`, which now owns the call.
     #[inline]
     fn into_resumed<C: Clock>(self, mut state: State<C>) -> State<C> {
-        state.stats = self.stats;
-        state.budget = self.budget;
+        state.stats = self.site.stats();
+        state.budget = self.site.budget;
         std::mem::forget(self);
         state
     }
+}
+
+/// [`FirstAttempt::or_retry`] for a call that records nothing on its first
+/// attempt (`stats = false`, no budget): a first-try success costs one test.
+#[inline]
+pub fn or_retry<R: RetryOutcome, C: Clock>(
+    result: R,
+    policy: RetryPolicy,
+    started: Option<C::Instant>,
+    function: &'static str,
+    retry: impl FnOnce(State<C>, R) -> R,
+) -> R {
+    if result.failure().is_some() {
+        return retry_out_of_line(None, function, result, policy, started, retry);
+    }
+    #[cfg(feature = "opentelemetry")]
+    crate::observe::succeeded(function, 1, policy.max_attempts);
+    result
+}
+
+/// The retries of a sync call, after its first attempt: kept out of the
+/// caller, so a function whose first attempt succeeds is small enough to be
+/// inlined, and the loop can inline everything it calls.
+#[cold]
+#[inline(never)]
+fn retry_out_of_line<R, C: Clock>(
+    first: Option<FirstAttempt>,
+    function: &'static str,
+    result: R,
+    policy: RetryPolicy,
+    started: Option<C::Instant>,
+    retry: impl FnOnce(State<C>, R) -> R,
+) -> R {
+    let state = State::resume(policy, function, started);
+    let state = match first {
+        Some(first) => first.into_resumed(state),
+        None => state,
+    };
+    retry(state, result)
 }
 
 /// [`FirstAttempt::after`] for a call that records nothing on its first
@@ -535,10 +628,10 @@ impl Drop for FirstAttempt {
     /// The call was dropped during its first attempt.
     #[cold]
     fn drop(&mut self) {
-        if let Some(stats) = self.stats {
+        if let Some(stats) = self.site.stats() {
             stats.record_end(Outcome::Cancelled, 1, 1);
         }
-        crate::observe::failed(self.function, 1, 1, Outcome::Cancelled, &Outcome::Cancelled.name());
+        crate::observe::failed(self.site.function, 1, 1, Outcome::Cancelled, &Outcome::Cancelled.name());
     }
 }
 

@@ -23,12 +23,19 @@ impl Delays {
     /// The nominal delay is capped, jitter is applied to the capped value, and
     /// the result is capped again: jitter never collapses at the cap, and no
     /// delay exceeds it.
+    #[inline]
     pub(crate) fn next(&mut self, policy: &RetryPolicy, retry: u32, random: &mut impl RandomSource) -> Duration {
         // Every strategy scales `base` (decorrelated draws from [base, 3·prev]),
         // so a zero base means zero delays: skip the float math and the draw.
         if policy.base.is_zero() {
             return Duration::ZERO;
         }
+        self.next_scaled(policy, retry, random)
+    }
+
+    /// [`Delays::next`] for a non-zero base: the float math and the draw.
+    #[inline(never)]
+    fn next_scaled(&mut self, policy: &RetryPolicy, retry: u32, random: &mut impl RandomSource) -> Duration {
         if let Jitter::Decorrelated = policy.jitter {
             let delay = jitter::decorrelated(policy.base, self.previous, policy.cap, random);
             self.previous = delay;

@@ -32,12 +32,12 @@
 //!
 //! # When times are taken
 //!
-//! A first-try success reads no clock, so it cannot be dated exactly. The
-//! last failure and a success after retries are dated when they happen. A
-//! first-try success is dated by the next [`snapshot`] (or
-//! [`Stats::snapshot`]) that sees it: [`FunctionStats::last_success`] is then
-//! never earlier than the real time, and late by at most the time since the
-//! previous snapshot, which a periodic scrape bounds.
+//! Recording reads no clock, on any path: a call's end is dated by the next
+//! [`snapshot`] (or [`Stats::snapshot`]) that sees it.
+//! [`FunctionStats::last_success`] and [`FunctionStats::last_failure`] are
+//! then never earlier than the real time, and late by at most the time since
+//! the previous snapshot, which a periodic scrape bounds. (Reading the wall
+//! clock at each end cost more than the rest of a retried call's bookkeeping.)
 
 use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::Relaxed};
@@ -72,8 +72,9 @@ pub struct Stats {
     /// First-try successes, striped by thread: threads hammering one
     /// function each add to their own cache line (summed by snapshots).
     first_try_successes: [Striped; STRIPES],
-    /// First-try successes already dated by a snapshot.
-    first_try_dated: AtomicU64,
+    /// Successes, and failed calls, already dated by a snapshot.
+    successes_dated: AtomicU64,
+    failures_dated: AtomicU64,
     retried_successes: AtomicU64,
     failures: AtomicU64,
     non_retryable_failures: AtomicU64,
@@ -147,7 +148,8 @@ impl Stats {
             name: OnceLock::new(),
             registered: AtomicBool::new(false),
             first_try_successes: [const { Striped(AtomicU64::new(0)) }; STRIPES],
-            first_try_dated: AtomicU64::new(0),
+            successes_dated: AtomicU64::new(0),
+            failures_dated: AtomicU64::new(0),
             retried_successes: AtomicU64::new(0),
             failures: AtomicU64::new(0),
             non_retryable_failures: AtomicU64::new(0),
@@ -209,7 +211,8 @@ impl Stats {
     /// A first-try success: one relaxed add, no clock.
     #[inline]
     pub(crate) fn record_first_try_success(&self) {
-        self.first_try_successes[STRIPE.with(|stripe| *stripe)].0.fetch_add(1, Relaxed);
+        // The mask (a no-op: stripes are handed out modulo `STRIPES`) spares a bounds check.
+        self.first_try_successes[STRIPE.with(|stripe| *stripe) & (STRIPES - 1)].0.fetch_add(1, Relaxed);
     }
 
     /// A failed attempt that will be retried after `delay`.
@@ -231,26 +234,21 @@ impl Stats {
             let bucket = usize::try_from(attempts.min(5) - 1).unwrap_or(4);
             self.other_histogram[bucket].fetch_add(1, Relaxed);
         }
-        let now = unix_ms(SystemTime::now());
-        let (ended, dated) = match outcome {
-            Outcome::Success => (&self.retried_successes, &self.last_success_ms),
-            Outcome::Exhausted => (&self.failures, &self.last_failure_ms),
-            Outcome::NonRetryable => (&self.non_retryable_failures, &self.last_failure_ms),
+        let ended = match outcome {
+            Outcome::Success => &self.retried_successes,
+            Outcome::Exhausted => &self.failures,
+            Outcome::NonRetryable => &self.non_retryable_failures,
             Outcome::BudgetRefused => {
                 self.budget_refusals.fetch_add(1, Relaxed);
-                (&self.failures, &self.last_failure_ms)
+                &self.failures
             }
             Outcome::CircuitOpen => {
                 self.circuit_rejections.fetch_add(1, Relaxed);
-                (&self.failures, &self.last_failure_ms)
+                &self.failures
             }
-            Outcome::Cancelled => {
-                self.cancelled.fetch_add(1, Relaxed);
-                return;
-            }
+            Outcome::Cancelled => &self.cancelled,
         };
         ended.fetch_add(1, Relaxed);
-        dated.fetch_max(now, Relaxed);
     }
 
     /// An attempt ran past its `timeout`.
@@ -287,14 +285,19 @@ impl Stats {
     /// ```
     pub fn snapshot(&self) -> FunctionStats {
         let first_try: u64 = self.first_try_successes.iter().map(|stripe| stripe.0.load(Relaxed)).sum();
-        // Date the first-try successes made since the last snapshot: they
-        // read no clock, so "now" is the earliest time known to follow them.
-        if self.first_try_dated.swap(first_try, Relaxed) < first_try {
-            self.last_success_ms.fetch_max(unix_ms(SystemTime::now()), Relaxed);
-        }
         let retried = self.retried_successes.load(Relaxed);
         let failures = self.failures.load(Relaxed);
         let non_retryable = self.non_retryable_failures.load(Relaxed);
+        // Date the ends recorded since the last snapshot: they read no
+        // clock, so "now" is the earliest time known to follow them.
+        let now = std::cell::OnceCell::new();
+        let now = || *now.get_or_init(|| unix_ms(SystemTime::now()));
+        if self.successes_dated.fetch_max(first_try + retried, Relaxed) < first_try + retried {
+            self.last_success_ms.fetch_max(now(), Relaxed);
+        }
+        if self.failures_dated.fetch_max(failures + non_retryable, Relaxed) < failures + non_retryable {
+            self.last_failure_ms.fetch_max(now(), Relaxed);
+        }
         let cancelled = self.cancelled.load(Relaxed);
         let mut histogram = self.other_histogram.each_ref().map(|bucket| bucket.load(Relaxed));
         histogram[0] += first_try;
@@ -325,6 +328,7 @@ static REGISTRY: Mutex<Vec<&'static Stats>> = Mutex::new(Vec::new());
 /// Stripes of the first-try counter: enough for the cores that commonly
 /// hammer one function at once, few enough to keep a `Stats` at 1 KiB.
 const STRIPES: usize = 8;
+const _: () = assert!(STRIPES.is_power_of_two(), "a stripe is picked by masking");
 
 /// A counter alone on its cache line (128 bytes: adjacent-line prefetching
 /// pairs 64-byte lines on x86).
@@ -422,7 +426,7 @@ pub struct FunctionStats {
     pub cancelled: u64,
     /// When the last success happened (see the module docs for how exact it is).
     pub last_success: Option<SystemTime>,
-    /// When the last failed call returned.
+    /// When the last failed call returned (as exact as `last_success`).
     pub last_failure: Option<SystemTime>,
 }
 
