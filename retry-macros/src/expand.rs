@@ -84,7 +84,7 @@ fn expand(args: &Args, retry_fn: &RetryFn) -> TokenStream {
     let admit = storm::admit(args, &private, &state, &output_type, &internal("__retry_circuit_open"));
     let sleep = match retry_fn.flavor {
         Flavor::Sync => quote!(#state.sleep_blocking(#delay)),
-        Flavor::Async => quote!(#state.sleep(#delay).await),
+        Flavor::Async => quote!(if #state.must_sleep(#delay) { #state.sleep(#delay).await }),
     };
 
     let site = call_site(args, &private_at_output, output_span, &function_name);
@@ -150,8 +150,9 @@ fn first_attempt_apart(
     site: Option<TokenStream>,
     internal: &impl Fn(&str) -> Ident,
 ) -> TokenStream {
-    let Parts { private, span, clock, policy, function_name, state, result, delay, clones, attempt, sleep, step, .. } =
-        parts;
+    let Parts {
+        private, span, clock, policy, function_name, state, result, delay, clones, attempt, sleep, step, ..
+    } = parts;
     let span = *span;
     // A literal policy is a constant, used where needed; one from an
     // expression is evaluated once, and a deadline starts its clock before
@@ -168,9 +169,13 @@ fn first_attempt_apart(
         (start, policy_value.into_token_stream(), started.into_token_stream())
     };
     // With nothing to record on the first attempt, nothing is kept for it either.
-    let first = internal("__retry_first");
+    let first_name = internal("__retry_first");
+    let site_name = site_ident(span);
     let (first, after) = match site {
-        Some(site) => (quote_spanned!(span=> let #first = #site;), quote_spanned!(span=> #first.)),
+        Some(site) => (
+            quote_spanned!(span=> #site let #first_name = #private::FirstAttempt::at(&#site_name);),
+            quote_spanned!(span=> #first_name.),
+        ),
         None => (TokenStream::new(), quote_spanned!(span=> #private::)),
     };
     match parts.flavor {
@@ -184,7 +189,7 @@ fn first_attempt_apart(
                 #first
                 // Each attempt's clones are scoped to it: the next attempt clones the argument again.
                 let #result = { #clones #attempt };
-                #after or_retry::<_, #clock>(#result, #policy, #started, #function |mut #state, #result| {
+                #after or_retry::<_, #clock>(#result, &#policy, #started, #function |#state, #result| {
                     let mut #delay = #step;
                     loop {
                         #sleep;
@@ -198,7 +203,7 @@ fn first_attempt_apart(
             let after = if first.is_empty() {
                 quote_spanned!(span=> #after after_first_attempt::<_, #clock>(#result, #policy, #started, #function_name))
             } else {
-                quote_spanned!(span=> #after after::<_, #clock>(#result, #policy, #started))
+                quote_spanned!(span=> #after after::<_, #clock>(&#site_name, #result, #policy, #started))
             };
             quote_spanned! {span=>
                 #start
@@ -228,11 +233,13 @@ fn one_loop(
     admit: Option<&TokenStream>,
     breaker: Option<&TokenStream>,
 ) -> TokenStream {
-    let Parts { private, span, clock, policy, function_name, state, result, delay, clones, attempt, sleep, step, .. } =
-        parts;
+    let Parts {
+        private, span, clock, policy, function_name, state, result, delay, clones, attempt, sleep, step, ..
+    } = parts;
+    let site_name = site_ident(*span);
     let start = site.map_or_else(
         || quote_spanned!(*span=> #private::State::<#clock>::new(#policy, #function_name)),
-        |site| quote_spanned!(*span=> #site.into_state::<#clock>(#policy)),
+        |site| quote_spanned!(*span=> { #site #private::FirstAttempt::at(&#site_name).into_state::<#clock>(#policy) }),
     );
     quote_spanned! {*span=>
         let mut #state = #start #breaker;
@@ -246,20 +253,22 @@ fn one_loop(
     }
 }
 
-/// `FirstAttempt::at(&SITE)`, with `SITE` a `static` saying what the call
-/// records (its statistics, its budget); `None` when it records nothing.
+/// The name of the call site's `static`, invisible to the body.
+fn site_ident(span: Span) -> Ident {
+    Ident::new("__RETRY_SITE", Span::mixed_site().located_at(span))
+}
+
+/// `static SITE: CallSite = …`, what the call records (its statistics, its
+/// budget); `None` when it records nothing.
 fn call_site(args: &Args, private: &TokenStream, span: Span, function_name: &TokenStream) -> Option<TokenStream> {
     let stats = stats(args, private, span, function_name);
     let budget = storm::budget(args).unwrap_or_default();
     if stats.is_empty() && budget.is_empty() {
         return None;
     }
-    let site = Ident::new("__RETRY_SITE", Span::mixed_site().located_at(span));
+    let site = site_ident(span);
     Some(quote_spanned! {span=>
-        #private::FirstAttempt::at({
-            static #site: #private::CallSite = #private::CallSite::new(#function_name) #stats #budget;
-            &#site
-        })
+        static #site: #private::CallSite = #private::CallSite::new(#function_name) #stats #budget;
     })
 }
 

@@ -1,6 +1,6 @@
 //! Retrying a closure: the same loop as `#[retry]`, without the macro.
 
-use crate::__private::{First, Step, SyncClock, after_first_attempt, started};
+use crate::__private::{State, Step, SyncClock, first_succeeded, started};
 use crate::event::RetryEvent;
 use crate::policy::RetryPolicy;
 use crate::verdict::{IntoVerdict, Verdict};
@@ -243,12 +243,11 @@ where
         // As the attribute does: the first attempt runs before any state
         // exists, so a first-try success costs the operation alone.
         let started = started::<SyncClock>(&self.policy);
-        let first = (self.operation)();
-        let (mut state, mut result) =
-            match after_first_attempt::<_, SyncClock>(first, self.policy, started, self.function) {
-                First::Done(result) => return result,
-                First::Failed(state, result) => (state, result),
-            };
+        let mut result = (self.operation)();
+        if first_succeeded(&result, &self.policy, self.function) {
+            return result;
+        }
+        let mut state = State::<SyncClock>::resume(self.policy, self.function, started);
         loop {
             match state.step(result, |e| self.classify.classify(e), |event| self.notify.notify(event)) {
                 Step::Return(result) => return result,
@@ -294,19 +293,20 @@ where
     {
         let Retry { policy, mut operation, classify, notify, function } = self.inner;
         let started = started::<crate::__private::AsyncClock>(&policy);
-        let first = operation().await;
-        let (mut state, result) =
-            match after_first_attempt::<_, crate::__private::AsyncClock>(first, policy, started, function) {
-                First::Done(result) => return result,
-                First::Failed(state, result) => (state, result),
-            };
+        let result = operation().await;
+        if first_succeeded(&result, &policy, function) {
+            return result;
+        }
+        let mut state = State::<crate::__private::AsyncClock>::resume(policy, function, started);
         // Each result lives within one turn, so none is held across a sleep.
         let mut delay = match state.step(result, |e| classify.classify(e), |event| notify.notify(event)) {
             Step::Return(result) => return result,
             Step::Sleep(delay) => delay,
         };
         loop {
-            state.sleep(delay).await;
+            if state.must_sleep(delay) {
+                state.sleep(delay).await;
+            }
             let result = operation().await;
             delay = match state.step(result, |e| classify.classify(e), |event| notify.notify(event)) {
                 Step::Return(result) => return result,

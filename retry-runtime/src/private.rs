@@ -106,6 +106,21 @@ impl<C: Clock> State<C> {
     /// [`FirstAttempt`]), started at `started` (when it has a deadline).
     #[inline]
     pub fn resume(policy: RetryPolicy, function: &'static str, started: Option<C::Instant>) -> Self {
+        Self::recording(policy, function, started, None, None)
+    }
+
+    /// [`State::resume`], recording into `stats` and paying retries from
+    /// `budget`. Always inlined, so the state is built where it is kept
+    /// (returned from a call, it would be copied there: 200 bytes).
+    #[inline(always)]
+    #[allow(clippy::inline_always, reason = "measured: see the doc comment")]
+    fn recording(
+        policy: RetryPolicy,
+        function: &'static str,
+        started: Option<C::Instant>,
+        stats: Option<&'static Stats>,
+        budget: Option<&'static RetryBudget>,
+    ) -> Self {
         State {
             policy,
             function,
@@ -113,8 +128,8 @@ impl<C: Clock> State<C> {
             delays: Delays::new(),
             started,
             skipped: Duration::ZERO,
-            stats: None,
-            budget: None,
+            stats,
+            budget,
             breaker: None,
             finished: false,
             sleeping: false,
@@ -187,13 +202,6 @@ impl<C: Clock> State<C> {
         V: IntoVerdict,
         D: Fn(&R::Error, &mut fmt::Formatter<'_>) -> fmt::Result,
     {
-        if self.attempts == 0
-            && let Some(budget) = self.budget
-        {
-            // Every call earns the budget a fraction of a retry: one load
-            // when the bucket is full.
-            budget.deposit();
-        }
         let Some(error) = result.failure() else {
             self.finished = true;
             self.breaker_answered(false);
@@ -211,15 +219,18 @@ impl<C: Clock> State<C> {
         };
         self.attempts = self.attempts.saturating_add(1);
         let attempts_left = self.attempts < self.policy.max_attempts;
-        // The breaker counts only the failures the classifier calls
-        // transient, so it needs the verdict even on the last attempt.
-        let verdict = (attempts_left || self.breaker.is_some()).then(|| classify(error).into_verdict());
-        if self.breaker.is_some() {
-            self.breaker_answered(!matches!(verdict, Some(Verdict::Stop)));
-        }
+        let verdict = if self.breaker.is_some() {
+            // The breaker counts only the failures the classifier calls
+            // transient, so it needs the verdict even on the last attempt.
+            let verdict = classify(error).into_verdict();
+            self.breaker_answered(!matches!(verdict, Verdict::Stop));
+            attempts_left.then_some(verdict)
+        } else {
+            attempts_left.then(|| classify(error).into_verdict())
+        };
         let decision = match verdict {
-            Some(verdict) if attempts_left => self.delay_after(verdict),
-            _ => Err(Outcome::Exhausted),
+            Some(verdict) => self.delay_after(verdict),
+            None => Err(Outcome::Exhausted),
         };
         let delay = match decision {
             Ok(delay) => delay,
@@ -238,7 +249,10 @@ impl<C: Clock> State<C> {
             error,
             delay,
         });
-        if self.reports() {
+        if let Some(stats) = self.stats {
+            stats.record_retry(delay);
+        }
+        if crate::observe::REPORTS {
             self.retrying(delay, error, &describe);
         }
         Step::Sleep(delay)
@@ -275,13 +289,10 @@ impl<C: Clock> State<C> {
         self.stats.is_some() || crate::observe::REPORTS
     }
 
-    /// Reports a retry to the statistics, logs and metrics.
+    /// Reports a retry to logs and metrics.
     #[cold]
     #[inline(never)]
     fn retrying<E, D: Fn(&E, &mut fmt::Formatter<'_>) -> fmt::Result>(&self, delay: Duration, error: &E, describe: &D) {
-        if let Some(stats) = self.stats {
-            stats.record_retry(delay);
-        }
         let error = crate::observe::ErrorText(error, describe);
         crate::observe::retrying(self.function, self.attempts, self.policy.max_attempts, delay, &error);
     }
@@ -370,16 +381,26 @@ impl<C: Clock> State<C> {
         }
     }
 
-    /// Sleeps on tokio's timer (or records the delay inside a [`crate::testing::SleepRecorder`]).
-    #[cfg(feature = "tokio")]
-    pub async fn sleep(&mut self, delay: Duration) {
+    /// Whether an async call must wait `delay` on the timer: not for a zero
+    /// delay, nor inside a [`crate::testing::SleepRecorder`], which records
+    /// it instead. Asked before [`State::sleep`], so that no timer future is
+    /// built (nor polled) for a sleep that does not happen.
+    #[inline]
+    pub fn must_sleep(&mut self, delay: Duration) -> bool {
         if crate::testing::intercept(delay) {
             self.skipped = self.skipped.saturating_add(delay);
-        } else if !delay.is_zero() {
-            self.sleeping = true;
-            tokio::time::sleep(delay).await;
-            self.sleeping = false;
+            false
+        } else {
+            !delay.is_zero()
         }
+    }
+
+    /// Sleeps `delay` on tokio's timer (when [`State::must_sleep`] says so).
+    #[cfg(feature = "tokio")]
+    pub async fn sleep(&mut self, delay: Duration) {
+        self.sleeping = true;
+        tokio::time::sleep(delay).await;
+        self.sleeping = false;
     }
 
     /// Runs one attempt of an async body for at most `timeout`, or less when
@@ -506,39 +527,45 @@ impl FirstAttempt {
     pub fn or_retry<R: RetryOutcome, C: Clock>(
         self,
         result: R,
-        policy: RetryPolicy,
+        policy: &RetryPolicy,
         started: Option<C::Instant>,
-        retry: impl FnOnce(State<C>, R) -> R,
+        retry: impl FnOnce(&mut State<C>, R) -> R,
     ) -> R {
         if result.failure().is_some() {
             let function = self.site.function;
             return retry_out_of_line(Some(self), function, result, policy, started, retry);
         }
-        self.succeeded(&policy);
+        let site = self.site;
+        self.succeeded(site, policy);
         result
     }
 
-    /// After an async first attempt: done on success, or the loop's state on failure.
-    #[inline]
+    /// After an async first attempt: done on success, or the loop's state on
+    /// failure. `site` is the one this attempt was started [`at`](Self::at):
+    /// passed again because the pointer kept in the future is, to the
+    /// optimiser, a value read back from memory, while `site` is a constant
+    /// it can see through. (Always inlined: out of line, the state it
+    /// returns would be copied into the caller's future.)
+    #[inline(always)]
+    #[allow(clippy::inline_always, reason = "measured: see the doc comment")]
     pub fn after<R: RetryOutcome, C: Clock>(
         self,
+        site: &'static CallSite,
         result: R,
         policy: RetryPolicy,
         started: Option<C::Instant>,
     ) -> First<R, C> {
         if result.failure().is_some() {
-            let state = State::resume(policy, self.site.function, started);
-            return First::Failed(self.into_resumed(state), result);
+            return First::Failed(self.into_resumed(site, policy, started), result);
         }
-        self.succeeded(&policy);
+        self.succeeded(site, &policy);
         First::Done(result)
     }
 
     /// A first-try success: one load of the budget, one relaxed add.
     #[inline]
     #[cfg_attr(not(feature = "opentelemetry"), allow(unused_variables))]
-    fn succeeded(self, policy: &RetryPolicy) {
-        let site = self.site;
+    fn succeeded(self, site: &'static CallSite, policy: &RetryPolicy) {
         std::mem::forget(self);
         if let Some(budget) = site.budget {
             budget.deposit();
@@ -554,17 +581,28 @@ impl FirstAttempt {
     /// (with a breaker or a timeout, which need the state first).
     #[inline]
     pub fn into_state<C: Clock>(self, policy: RetryPolicy) -> State<C> {
-        let state = State::new(policy, self.site.function);
-        self.into_resumed(state)
+        let (site, started) = (self.site, started::<C>(&policy));
+        self.into_resumed(site, policy, started)
     }
 
-    /// Hands what this call records to `state`, which now owns the call.
-    #[inline]
-    fn into_resumed<C: Clock>(self, mut state: State<C>) -> State<C> {
-        state.stats = self.site.stats();
-        state.budget = self.site.budget;
+    /// The state that now owns the call, recording what `site` says.
+    /// Always inlined, so the state is built where it is kept: returned
+    /// from a call, it would be copied there.
+    #[inline(always)]
+    #[allow(clippy::inline_always, reason = "measured: see the doc comment")]
+    fn into_resumed<C: Clock>(
+        self,
+        site: &'static CallSite,
+        policy: RetryPolicy,
+        started: Option<C::Instant>,
+    ) -> State<C> {
+        if let Some(budget) = site.budget {
+            // Every call earns the budget a fraction of a retry: one load
+            // when the bucket is full.
+            budget.deposit();
+        }
         std::mem::forget(self);
-        state
+        State::recording(policy, site.function, started, site.stats(), site.budget)
     }
 }
 
@@ -573,10 +611,10 @@ impl FirstAttempt {
 #[inline]
 pub fn or_retry<R: RetryOutcome, C: Clock>(
     result: R,
-    policy: RetryPolicy,
+    policy: &RetryPolicy,
     started: Option<C::Instant>,
     function: &'static str,
-    retry: impl FnOnce(State<C>, R) -> R,
+    retry: impl FnOnce(&mut State<C>, R) -> R,
 ) -> R {
     if result.failure().is_some() {
         return retry_out_of_line(None, function, result, policy, started, retry);
@@ -595,16 +633,33 @@ fn retry_out_of_line<R, C: Clock>(
     first: Option<FirstAttempt>,
     function: &'static str,
     result: R,
-    policy: RetryPolicy,
+    policy: &RetryPolicy,
     started: Option<C::Instant>,
-    retry: impl FnOnce(State<C>, R) -> R,
+    retry: impl FnOnce(&mut State<C>, R) -> R,
 ) -> R {
-    let state = State::resume(policy, function, started);
-    let state = match first {
-        Some(first) => first.into_resumed(state),
-        None => state,
+    // Lent, not moved: a move would copy it.
+    let mut state = match first {
+        Some(first) => {
+            let site = first.site;
+            first.into_resumed(site, *policy, started)
+        }
+        None => State::resume(*policy, function, started),
     };
-    retry(state, result)
+    retry(&mut state, result)
+}
+
+/// Whether the first attempt of a call that records nothing on it
+/// (`stats = false`, no budget) succeeded, which ends the call. After a
+/// failure the caller goes on with [`State::resume`].
+#[inline]
+#[cfg_attr(not(feature = "opentelemetry"), allow(unused_variables))]
+pub fn first_succeeded<R: RetryOutcome>(result: &R, policy: &RetryPolicy, function: &'static str) -> bool {
+    if result.failure().is_some() {
+        return false;
+    }
+    #[cfg(feature = "opentelemetry")]
+    crate::observe::succeeded(function, 1, policy.max_attempts);
+    true
 }
 
 /// [`FirstAttempt::after`] for a call that records nothing on its first
@@ -616,12 +671,10 @@ pub fn after_first_attempt<R: RetryOutcome, C: Clock>(
     started: Option<C::Instant>,
     function: &'static str,
 ) -> First<R, C> {
-    if result.failure().is_some() {
-        return First::Failed(State::resume(policy, function, started), result);
+    if first_succeeded(&result, &policy, function) {
+        return First::Done(result);
     }
-    #[cfg(feature = "opentelemetry")]
-    crate::observe::succeeded(function, 1, policy.max_attempts);
-    First::Done(result)
+    First::Failed(State::resume(policy, function, started), result)
 }
 
 impl Drop for FirstAttempt {

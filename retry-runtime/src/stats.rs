@@ -78,7 +78,8 @@ pub struct Stats {
     retried_successes: AtomicU64,
     failures: AtomicU64,
     non_retryable_failures: AtomicU64,
-    /// Attempts other than first-try successes (those are counted above).
+    /// Attempts other than first-try successes and retried ones (those are
+    /// counted apart): the last attempt of a call that did not succeed first.
     other_attempts: AtomicU64,
     retries: AtomicU64,
     slept_nanos: AtomicU64,
@@ -215,12 +216,14 @@ impl Stats {
         self.first_try_successes[STRIPE.with(|stripe| *stripe) & (STRIPES - 1)].0.fetch_add(1, Relaxed);
     }
 
-    /// A failed attempt that will be retried after `delay`.
-    #[cold]
+    /// A failed attempt that will be retried after `delay`: one relaxed add
+    /// (two with a non-zero delay).
+    #[inline]
     pub(crate) fn record_retry(&self, delay: Duration) {
-        self.other_attempts.fetch_add(1, Relaxed);
         self.retries.fetch_add(1, Relaxed);
-        self.slept_nanos.fetch_add(u64::try_from(delay.as_nanos()).unwrap_or(u64::MAX), Relaxed);
+        if !delay.is_zero() {
+            self.slept_nanos.fetch_add(u64::try_from(delay.as_nanos()).unwrap_or(u64::MAX), Relaxed);
+        }
     }
 
     /// The end of a call that was not a first-try success, after `attempts`
@@ -288,6 +291,7 @@ impl Stats {
         let retried = self.retried_successes.load(Relaxed);
         let failures = self.failures.load(Relaxed);
         let non_retryable = self.non_retryable_failures.load(Relaxed);
+        let retries_made = self.retries.load(Relaxed);
         // Date the ends recorded since the last snapshot: they read no
         // clock, so "now" is the earliest time known to follow them.
         let now = std::cell::OnceCell::new();
@@ -304,12 +308,12 @@ impl Stats {
         FunctionStats {
             name: self.name().to_owned(),
             calls: first_try + retried + failures + non_retryable + cancelled,
-            attempts: first_try + self.other_attempts.load(Relaxed),
+            attempts: first_try + self.other_attempts.load(Relaxed) + retries_made,
             first_try_successes: first_try,
             retried_successes: retried,
             failures,
             non_retryable_failures: non_retryable,
-            retries: self.retries.load(Relaxed),
+            retries: retries_made,
             slept: Duration::from_nanos(self.slept_nanos.load(Relaxed)),
             attempts_histogram: histogram,
             budget_refusals: self.budget_refusals.load(Relaxed),
