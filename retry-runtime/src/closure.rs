@@ -235,18 +235,35 @@ where
     ///
     /// # Errors
     /// The last attempt's error, unchanged.
+    #[inline]
     pub fn call(mut self) -> Result<T, E>
     where
         C: Classify<E>,
         N: Notify<E>,
     {
         // As the attribute does: the first attempt runs before any state
-        // exists, so a first-try success costs the operation alone.
+        // exists, so a first-try success costs the operation alone, and the
+        // retries run out of line.
         let started = started::<SyncClock>(&self.policy);
-        let mut result = (self.operation)();
+        let result = (self.operation)();
         if first_succeeded(&result, &self.policy, self.function) {
             return result;
         }
+        self.retry_after_first(started, result)
+    }
+
+    /// The retries after a failed first attempt.
+    #[cold]
+    #[inline(never)]
+    fn retry_after_first(
+        mut self,
+        started: Option<<SyncClock as crate::clock::Clock>::Instant>,
+        mut result: Result<T, E>,
+    ) -> Result<T, E>
+    where
+        C: Classify<E>,
+        N: Notify<E>,
+    {
         let mut state = State::<SyncClock>::resume(self.policy, self.function, started);
         loop {
             match state.step(result, |e| self.classify.classify(e), |event| self.notify.notify(event)) {
