@@ -138,8 +138,11 @@ fn threads_sharing_a_breaker_keep_its_invariants_and_counts() {
     assert_eq!(total(|t| t.half_opened_by_a_report), 0, "only an acquire half-opens");
     assert_eq!(breaker.times_opened(), opened, "each opening reported exactly once");
     assert_eq!(breaker.rejections(), total(|t| t.refused));
-    // The run went through the whole cycle, many times.
-    assert!(opened > 10 && closed > 10, "opened {opened}, closed {closed}");
+    // The run went through the whole cycle, several times. (How often it
+    // closes depends on the interleaving: 15 to 59 closings in runs with
+    // 12 copies of this test on 2 cores, and one run under a loaded
+    // `cargo test` closed 10 times or fewer, so the bar is low.)
+    assert!(opened > 10 && closed > 2, "opened {opened}, closed {closed}");
 
     // Quiescent: every permit was reported or released.
     let word = breaker.load();
