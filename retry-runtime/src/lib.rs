@@ -212,34 +212,34 @@
 //!
 //! ```text
 //! fn load(&self, id: u64) -> Result<Row, DbError> {
-//!     let first = FirstAttempt::new("my_crate::load").with_stats(&STATS, "my_crate::load");
+//!     static SITE: CallSite = CallSite::new("my_crate::load").with_stats(&STATS, "my_crate::load");
+//!     let first = FirstAttempt::at(&SITE);                 // one relaxed load: registered?
 //!     let result = attempt::<Result<Row, DbError>>(|| { /* body */ });
-//!     let (mut state, result) = match first.after(result, POLICY, None, "my_crate::load") {
-//!         First::Done(result) => return result,          // a first-try success ends here
-//!         First::Failed(state, result) => (state, result),
-//!     };
-//!     let mut delay = match state.step(result, is_transient, on_retry) {
-//!         Step::Return(result) => return result,
-//!         Step::Sleep(delay) => delay,
-//!     };
-//!     loop {
-//!         state.sleep_blocking(delay);
-//!         let result = attempt::<Result<Row, DbError>>(|| { /* body */ });
-//!         delay = match state.step(result, is_transient, on_retry) { /* as above */ };
-//!     }
+//!     first.or_retry(result, &POLICY, None, |state, result| {   // a first-try success returns here
+//!         // Out of line (#[cold]): the retries.
+//!         let mut delay = match state.step(result, is_transient, on_retry) {
+//!             Step::Return(result) => return result,
+//!             Step::Sleep(delay) => delay,
+//!         };
+//!         loop {
+//!             state.sleep_blocking(delay);
+//!             let result = attempt::<Result<Row, DbError>>(|| { /* body */ });
+//!             delay = match state.step(result, is_transient, on_retry) { /* as above */ };
+//!         }
+//!     })
 //! }
 //! ```
 //!
-//! An `async fn` awaits `async { body }` instead, and sleeps with
-//! `tokio::time::sleep`. A failed attempt's error is dropped before the sleep,
-//! so a non-`Send` error type does not make the future non-`Send`. The first
-//! attempt runs before any retry state exists, so when it succeeds nothing
-//! else happens but one relaxed load (the registration check) and one
-//! relaxed add to the function's [`stats`]: no allocation, no random number,
-//! no lock, and no clock read unless a `deadline` is set. The body appears
-//! twice in the expansion for that; a `breaker` or `timeout` (which need the
-//! state before the first attempt) or an `impl Trait` in the return type
-//! keep a single loop around one body.
+//! An `async fn` awaits `async { body }` instead, keeps the loop in its own
+//! future, and sleeps with `tokio::time::sleep`. A failed attempt's error is
+//! dropped before the sleep, so a non-`Send` error type does not make the
+//! future non-`Send`. The first attempt runs before any retry state exists,
+//! so when it succeeds nothing else happens but one relaxed load (the
+//! registration check) and one relaxed add to the function's [`stats`]: no
+//! allocation, no random number, no lock, and no clock read unless a
+//! `deadline` is set. The body appears twice in the expansion for that; a
+//! `breaker` or `timeout` (which need the state before the first attempt) or
+//! an `impl Trait` in the return type keep a single loop around one body.
 //!
 //! # Refused
 //!

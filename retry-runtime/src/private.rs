@@ -202,6 +202,14 @@ impl<C: Clock> State<C> {
         V: IntoVerdict,
         D: Fn(&R::Error, &mut fmt::Formatter<'_>) -> fmt::Result,
     {
+        if self.attempts == 0
+            && let Some(budget) = self.budget
+        {
+            // Every call that made an attempt earns the budget a fraction of
+            // a retry (one load when the bucket is full); one the breaker
+            // refused before its first attempt earns nothing.
+            budget.deposit();
+        }
         let Some(error) = result.failure() else {
             self.finished = true;
             self.breaker_answered(false);
@@ -596,11 +604,6 @@ impl FirstAttempt {
         policy: RetryPolicy,
         started: Option<C::Instant>,
     ) -> State<C> {
-        if let Some(budget) = site.budget {
-            // Every call earns the budget a fraction of a retry: one load
-            // when the bucket is full.
-            budget.deposit();
-        }
         std::mem::forget(self);
         State::recording(policy, site.function, started, site.stats(), site.budget)
     }
