@@ -247,6 +247,7 @@ fn one_loop(
             #clones
             #admit
             let #result = #attempt;
+            #state.attempted();
             let #delay = #step;
             #sleep;
         }

@@ -166,6 +166,19 @@ impl<C: Clock> State<C> {
         }
     }
 
+    /// After each attempt of a call whose first attempt ran in the loop (a
+    /// breaker, a timeout): the first pays the call's deposit into the
+    /// budget. A call whose first attempt ran before the state existed paid
+    /// it when the state was made.
+    #[inline]
+    pub fn attempted(&mut self) {
+        if self.attempts == 0
+            && let Some(budget) = self.budget
+        {
+            budget.deposit();
+        }
+    }
+
     /// Decides what follows an attempt that returned `result`.
     ///
     /// `classify` is called only for a failure that has attempts left (or
@@ -202,14 +215,6 @@ impl<C: Clock> State<C> {
         V: IntoVerdict,
         D: Fn(&R::Error, &mut fmt::Formatter<'_>) -> fmt::Result,
     {
-        if self.attempts == 0
-            && let Some(budget) = self.budget
-        {
-            // Every call that made an attempt earns the budget a fraction of
-            // a retry (one load when the bucket is full); one the breaker
-            // refused before its first attempt earns nothing.
-            budget.deposit();
-        }
         let Some(error) = result.failure() else {
             self.finished = true;
             self.breaker_answered(false);
@@ -564,7 +569,8 @@ impl FirstAttempt {
         started: Option<C::Instant>,
     ) -> First<R, C> {
         if result.failure().is_some() {
-            return First::Failed(self.into_resumed(site, policy, started), result);
+            let state = self.into_resumed(site, policy, started);
+            return First::Failed(state, result);
         }
         self.succeeded(site, &policy);
         First::Done(result)
@@ -590,10 +596,14 @@ impl FirstAttempt {
     #[inline]
     pub fn into_state<C: Clock>(self, policy: RetryPolicy) -> State<C> {
         let (site, started) = (self.site, started::<C>(&policy));
-        self.into_resumed(site, policy, started)
+        std::mem::forget(self);
+        State::recording(policy, site.function, started, site.stats(), site.budget)
     }
 
-    /// The state that now owns the call, recording what `site` says.
+    /// The state that now owns the call after its first attempt, recording
+    /// what `site` says. Every call that made an attempt earns the budget a
+    /// fraction of a retry (one load when the bucket is full); one a breaker
+    /// refused before its first attempt earns nothing.
     /// Always inlined, so the state is built where it is kept: returned
     /// from a call, it would be copied there.
     #[inline(always)]
@@ -604,6 +614,9 @@ impl FirstAttempt {
         policy: RetryPolicy,
         started: Option<C::Instant>,
     ) -> State<C> {
+        if let Some(budget) = site.budget {
+            budget.deposit();
+        }
         std::mem::forget(self);
         State::recording(policy, site.function, started, site.stats(), site.budget)
     }

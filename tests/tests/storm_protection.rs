@@ -153,6 +153,32 @@ async fn an_open_breaker_fails_fast_cools_down_and_closes_after_a_trial() {
     assert_eq!(stats.attempts, 5 + 2 + 1 + 1, "the refused call made no attempt");
 }
 
+static EARNING_BUDGET: RetryBudget = RetryBudget::new().capacity(10).ratio(0.5).min_retries_per_second(0);
+static EARNING_BREAKER: CircuitBreaker = CircuitBreaker::new().failure_threshold(1).cool_down(Duration::from_secs(60));
+
+#[retry(max = 1, on = is_transient, budget = EARNING_BUDGET, breaker = EARNING_BREAKER, stats = false)]
+fn earning(fail: bool) -> Result<(), ApiError> {
+    if fail { Err(ApiError::Unavailable(0)) } else { Ok(()) }
+}
+
+#[test]
+fn a_call_the_breaker_refuses_earns_the_budget_nothing() {
+    while EARNING_BUDGET.try_retry() {} // empty, so that deposits show
+    let empty = EARNING_BUDGET.tokens();
+
+    assert_eq!(earning(false), Ok(()));
+    assert!((EARNING_BUDGET.tokens() - (empty + 0.5)).abs() < 1e-9, "a call that made an attempt earns 0.5");
+    assert_eq!(earning(true), Err(ApiError::Unavailable(0)));
+    assert_eq!(EARNING_BREAKER.state(), CircuitState::Open);
+    let earned = EARNING_BUDGET.tokens();
+    assert!((earned - (empty + 1.0)).abs() < 1e-9, "{earned}");
+
+    for _ in 0..4 {
+        assert_eq!(earning(false), Err(ApiError::CircuitOpen(CircuitOpen)));
+    }
+    assert!((EARNING_BUDGET.tokens() - earned).abs() < 1e-9, "refused calls made no attempt: no deposit");
+}
+
 // --------------------------------------------------------------- timeout
 
 static SLOW_STATS: Stats = Stats::new();
