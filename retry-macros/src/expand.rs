@@ -61,7 +61,19 @@ fn expand(args: &Args, retry_fn: &RetryFn) -> TokenStream {
         Flavor::Sync => quote!(#private::SyncClock),
         Flavor::Async => quote!(#private::AsyncClock),
     };
-    let policy = policy(args, &private);
+    // A literal policy is a constant, used where needed (and so folded into
+    // the loop's tests); one from an expression is evaluated once.
+    let (bind_policy, policy) = match args.policy {
+        Some(_) => {
+            let value = internal("__retry_policy");
+            let policy = policy(args, &private);
+            (
+                quote_spanned!(output_span=> let #value: #private::RetryPolicy = #policy;),
+                value.into_token_stream(),
+            )
+        }
+        None => (TokenStream::new(), policy(args, &private)),
+    };
     let name = sig.ident.to_string();
     let function_name = quote!(::core::concat!(::core::module_path!(), "::", #name));
 
@@ -77,7 +89,7 @@ fn expand(args: &Args, retry_fn: &RetryFn) -> TokenStream {
         Flavor::Async => {
             let attempt =
                 quote_spanned!(output_span=> #private_at_output::attempt_async::<#output_type, _>(async #block));
-            storm::attempt_within_timeout(args, &private, &state, &attempt, &output_type)
+            storm::attempt_within_timeout(args, &private, &state, &policy, &attempt, &output_type)
                 .unwrap_or_else(|| quote_spanned!(output_span=> #attempt.await))
         }
     };
@@ -89,11 +101,12 @@ fn expand(args: &Args, retry_fn: &RetryFn) -> TokenStream {
 
     let site = call_site(args, &private_at_output, output_span, &function_name);
     let parts = Parts {
-        step: step(args, &private_at_output, output_span, &state, &result, &delay),
+        step: step(args, &private_at_output, output_span, &policy, [&state, &result, &delay]),
         private: private_at_output,
         span: output_span,
         flavor: retry_fn.flavor,
         clock,
+        bind_policy,
         policy,
         function_name,
         state,
@@ -129,6 +142,9 @@ struct Parts {
     span: Span,
     flavor: Flavor,
     clock: TokenStream,
+    /// `let __retry_policy = …;` for `policy = expr`, else nothing.
+    bind_policy: TokenStream,
+    /// The constant policy, or the variable bound by `bind_policy`.
     policy: TokenStream,
     function_name: TokenStream,
     state: Ident,
@@ -151,22 +167,33 @@ fn first_attempt_apart(
     internal: &impl Fn(&str) -> Ident,
 ) -> TokenStream {
     let Parts {
-        private, span, clock, policy, function_name, state, result, delay, clones, attempt, sleep, step, ..
+        private,
+        span,
+        clock,
+        bind_policy,
+        policy,
+        function_name,
+        state,
+        result,
+        delay,
+        clones,
+        attempt,
+        sleep,
+        step,
+        ..
     } = parts;
     let span = *span;
-    // A literal policy is a constant, used where needed; one from an
-    // expression is evaluated once, and a deadline starts its clock before
-    // the first attempt. Nothing else is kept across it.
-    let (start, policy, started) = if args.policy.is_none() && args.deadline.is_none() {
-        (TokenStream::new(), policy.clone(), quote!(::core::option::Option::None))
+    // A deadline starts its clock before the first attempt. Nothing else
+    // is kept across it.
+    let (start, started) = if args.policy.is_none() && args.deadline.is_none() {
+        (TokenStream::new(), quote!(::core::option::Option::None))
     } else {
-        let policy_value = internal("__retry_policy");
         let started = internal("__retry_started");
         let start = quote_spanned! {span=>
-            let #policy_value: #private::RetryPolicy = #policy;
-            let #started = #private::started::<#clock>(&#policy_value);
+            #bind_policy
+            let #started = #private::started::<#clock>(&#policy);
         };
-        (start, policy_value.into_token_stream(), started.into_token_stream())
+        (start, started.into_token_stream())
     };
     // With nothing to record on the first attempt, nothing is kept for it either.
     let first_name = internal("__retry_first");
@@ -201,9 +228,9 @@ fn first_attempt_apart(
         }
         Flavor::Async => {
             let after = if first.is_empty() {
-                quote_spanned!(span=> #after after_first_attempt::<_, #clock>(#result, #policy, #started, #function_name))
+                quote_spanned!(span=> #after after_first_attempt::<_, #clock>(#result, &#policy, #started, #function_name))
             } else {
-                quote_spanned!(span=> #after after::<_, #clock>(&#site_name, #result, #policy, #started))
+                quote_spanned!(span=> #after after::<_, #clock>(&#site_name, #result, &#policy, #started))
             };
             quote_spanned! {span=>
                 #start
@@ -234,14 +261,28 @@ fn one_loop(
     breaker: Option<&TokenStream>,
 ) -> TokenStream {
     let Parts {
-        private, span, clock, policy, function_name, state, result, delay, clones, attempt, sleep, step, ..
+        private,
+        span,
+        clock,
+        bind_policy,
+        policy,
+        function_name,
+        state,
+        result,
+        delay,
+        clones,
+        attempt,
+        sleep,
+        step,
+        ..
     } = parts;
     let site_name = site_ident(*span);
     let start = site.map_or_else(
-        || quote_spanned!(*span=> #private::State::<#clock>::new(#policy, #function_name)),
-        |site| quote_spanned!(*span=> { #site #private::FirstAttempt::at(&#site_name).into_state::<#clock>(#policy) }),
+        || quote_spanned!(*span=> #private::State::<#clock>::new(&#policy, #function_name)),
+        |site| quote_spanned!(*span=> { #site #private::FirstAttempt::at(&#site_name).into_state::<#clock>(&#policy) }),
     );
     quote_spanned! {*span=>
+        #bind_policy
         let mut #state = #start #breaker;
         loop {
             #clones
@@ -278,9 +319,8 @@ fn step(
     args: &Args,
     private_at_output: &TokenStream,
     output_span: Span,
-    state: &Ident,
-    result: &Ident,
-    delay: &Ident,
+    policy: &TokenStream,
+    [state, result, delay]: [&Ident; 3],
 ) -> TokenStream {
     let internal = |name: &str| Ident::new(name, Span::mixed_site().located_at(output_span));
     let classify = args.on.as_ref().map_or_else(
@@ -309,7 +349,7 @@ fn step(
             (&&&#private_at_output::Describe(#error)).describe_error(#formatter)
         }
     };
-    let step_call = quote_spanned!(output_span=> #state.#step({ #result }, #classify, #on_retry, #describe));
+    let step_call = quote_spanned!(output_span=> #state.#step(&#policy, { #result }, #classify, #on_retry, #describe));
     quote_spanned! {output_span=>
         match #step_call {
             #private_at_output::Step::Return(#result) => return #result,

@@ -51,6 +51,7 @@ pub(crate) fn attempt_within_timeout(
     args: &Args,
     private: &TokenStream,
     state: &Ident,
+    policy: &TokenStream,
     attempt: &TokenStream,
     output_type: &Type,
 ) -> Option<TokenStream> {
@@ -60,6 +61,6 @@ pub(crate) fn attempt_within_timeout(
     let limit = duration(timeout.value, &private);
     let output_type = respan(output_type.to_token_stream(), span);
     Some(quote_spanned! {span=>
-        #state.attempt_within(#limit, #attempt, #private::timed_out::<#output_type>).await
+        #state.attempt_within(&#policy, #limit, #attempt, #private::timed_out::<#output_type>).await
     })
 }

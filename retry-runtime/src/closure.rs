@@ -264,9 +264,9 @@ where
         C: Classify<E>,
         N: Notify<E>,
     {
-        let mut state = State::<SyncClock>::resume(self.policy, self.function, started);
+        let mut state = State::<SyncClock>::resume(&self.policy, self.function, started);
         loop {
-            match state.step(result, |e| self.classify.classify(e), |event| self.notify.notify(event)) {
+            match state.step(&self.policy, result, |e| self.classify.classify(e), |event| self.notify.notify(event)) {
                 Step::Return(result) => return result,
                 Step::Sleep(delay) => state.sleep_blocking(delay),
             }
@@ -314,9 +314,9 @@ where
         if first_succeeded(&result, &policy, function) {
             return result;
         }
-        let mut state = State::<crate::__private::AsyncClock>::resume(policy, function, started);
+        let mut state = State::<crate::__private::AsyncClock>::resume(&policy, function, started);
         // Each result lives within one turn, so none is held across a sleep.
-        let mut delay = match state.step(result, |e| classify.classify(e), |event| notify.notify(event)) {
+        let mut delay = match state.step(&policy, result, |e| classify.classify(e), |event| notify.notify(event)) {
             Step::Return(result) => return result,
             Step::Sleep(delay) => delay,
         };
@@ -325,7 +325,7 @@ where
                 state.sleep(delay).await;
             }
             let result = operation().await;
-            delay = match state.step(result, |e| classify.classify(e), |event| notify.notify(event)) {
+            delay = match state.step(&policy, result, |e| classify.classify(e), |event| notify.notify(event)) {
                 Step::Return(result) => return result,
                 Step::Sleep(delay) => delay,
             };

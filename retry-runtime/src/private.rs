@@ -67,7 +67,9 @@ pub enum Step<R> {
 /// cancelled and gives back a circuit breaker's trial slot.
 #[derive(Debug)]
 pub struct State<C: Clock> {
-    policy: RetryPolicy,
+    /// The policy's, for logs (the policy itself is passed to each step, so
+    /// a constant one stays a constant to the optimiser).
+    max_attempts: u32,
     function: &'static str,
     attempts: u32,
     delays: Delays,
@@ -97,15 +99,15 @@ struct Circuit {
 impl<C: Clock> State<C> {
     /// Starts a call of `function` under `policy`.
     #[inline]
-    pub fn new(policy: RetryPolicy, function: &'static str) -> Self {
-        let started = started::<C>(&policy);
+    pub fn new(policy: &RetryPolicy, function: &'static str) -> Self {
+        let started = started::<C>(policy);
         Self::resume(policy, function, started)
     }
 
     /// Goes on with a call whose first attempt ran before the loop (see
     /// [`FirstAttempt`]), started at `started` (when it has a deadline).
     #[inline]
-    pub fn resume(policy: RetryPolicy, function: &'static str, started: Option<C::Instant>) -> Self {
+    pub fn resume(policy: &RetryPolicy, function: &'static str, started: Option<C::Instant>) -> Self {
         Self::recording(policy, function, started, None, None)
     }
 
@@ -115,14 +117,14 @@ impl<C: Clock> State<C> {
     #[inline(always)]
     #[allow(clippy::inline_always, reason = "measured: see the doc comment")]
     fn recording(
-        policy: RetryPolicy,
+        policy: &RetryPolicy,
         function: &'static str,
         started: Option<C::Instant>,
         stats: Option<&'static Stats>,
         budget: Option<&'static RetryBudget>,
     ) -> Self {
         State {
-            policy,
+            max_attempts: policy.max_attempts,
             function,
             attempts: 0,
             delays: Delays::new(),
@@ -188,6 +190,7 @@ impl<C: Clock> State<C> {
     #[inline]
     pub fn step<R, V>(
         &mut self,
+        policy: &RetryPolicy,
         result: R,
         classify: impl FnOnce(&R::Error) -> V,
         notify: impl FnOnce(&RetryEvent<'_, R::Error>),
@@ -196,7 +199,7 @@ impl<C: Clock> State<C> {
         R: RetryOutcome,
         V: IntoVerdict,
     {
-        self.step_described(result, classify, notify, |_: &R::Error, f: &mut fmt::Formatter<'_>| {
+        self.step_described(policy, result, classify, notify, |_: &R::Error, f: &mut fmt::Formatter<'_>| {
             f.write_str(std::any::type_name::<R::Error>())
         })
     }
@@ -205,6 +208,7 @@ impl<C: Clock> State<C> {
     #[inline]
     pub fn step_described<R, V, D>(
         &mut self,
+        policy: &RetryPolicy,
         result: R,
         classify: impl FnOnce(&R::Error) -> V,
         notify: impl FnOnce(&RetryEvent<'_, R::Error>),
@@ -224,14 +228,14 @@ impl<C: Clock> State<C> {
                     stats.record_first_try_success();
                 }
                 #[cfg(feature = "opentelemetry")]
-                crate::observe::succeeded(self.function, 1, self.policy.max_attempts);
+                crate::observe::succeeded(self.function, 1, self.max_attempts);
             } else if self.reports() {
                 self.end(Outcome::Success);
             }
             return Step::Return(result);
         };
         self.attempts = self.attempts.saturating_add(1);
-        let attempts_left = self.attempts < self.policy.max_attempts;
+        let attempts_left = self.attempts < policy.max_attempts;
         let verdict = if self.breaker.is_some() {
             // The breaker counts only the failures the classifier calls
             // transient, so it needs the verdict even on the last attempt.
@@ -242,7 +246,7 @@ impl<C: Clock> State<C> {
             attempts_left.then(|| classify(error).into_verdict())
         };
         let decision = match verdict {
-            Some(verdict) => self.delay_after(verdict),
+            Some(verdict) => self.delay_after(policy, verdict),
             None => Err(Outcome::Exhausted),
         };
         let delay = match decision {
@@ -258,7 +262,7 @@ impl<C: Clock> State<C> {
         notify(&RetryEvent {
             function: self.function,
             attempt: self.attempts,
-            max_attempts: self.policy.max_attempts,
+            max_attempts: self.max_attempts,
             error,
             delay,
         });
@@ -307,7 +311,7 @@ impl<C: Clock> State<C> {
     #[inline(never)]
     fn retrying<E, D: Fn(&E, &mut fmt::Formatter<'_>) -> fmt::Result>(&self, delay: Duration, error: &E, describe: &D) {
         let error = crate::observe::ErrorText(error, describe);
-        crate::observe::retrying(self.function, self.attempts, self.policy.max_attempts, delay, &error);
+        crate::observe::retrying(self.function, self.attempts, self.max_attempts, delay, &error);
     }
 
     /// Reports a failed call.
@@ -318,7 +322,7 @@ impl<C: Clock> State<C> {
             stats.record_end(outcome, self.attempts, 1);
         }
         let error = crate::observe::ErrorText(error, describe);
-        crate::observe::failed(self.function, self.attempts, self.policy.max_attempts, outcome, &error);
+        crate::observe::failed(self.function, self.attempts, self.max_attempts, outcome, &error);
     }
 
     /// Reports a call that ended without an attempt's result: refused by the
@@ -336,7 +340,7 @@ impl<C: Clock> State<C> {
         }
         // No attempt's error to show: say why the call ended instead.
         let reason: &dyn fmt::Display = if outcome == Outcome::CircuitOpen { &CircuitOpen } else { &"cancelled" };
-        crate::observe::failed(self.function, attempts, self.policy.max_attempts, outcome, reason);
+        crate::observe::failed(self.function, attempts, self.max_attempts, outcome, reason);
     }
 
     /// Reports a success after retries.
@@ -347,22 +351,22 @@ impl<C: Clock> State<C> {
         if let Some(stats) = self.stats {
             stats.record_end(outcome, attempts, 1);
         }
-        crate::observe::succeeded(self.function, attempts, self.policy.max_attempts);
+        crate::observe::succeeded(self.function, attempts, self.max_attempts);
     }
 
     /// The sleep before the next attempt, or why there is none: the verdict
     /// ([`Outcome::NonRetryable`]), the deadline ([`Outcome::Exhausted`]),
     /// an open breaker or an empty budget.
     #[inline]
-    fn delay_after(&mut self, verdict: Verdict) -> Result<Duration, Outcome> {
+    fn delay_after(&mut self, policy: &RetryPolicy, verdict: Verdict) -> Result<Duration, Outcome> {
         let delay = match verdict {
             Verdict::Stop => return Err(Outcome::NonRetryable),
-            Verdict::Retry => self.delays.next(&self.policy, self.attempts, &mut PerThread),
+            Verdict::Retry => self.delays.next(policy, self.attempts, &mut PerThread),
             // A server's hint replaces the computed delay but does not feed
             // decorrelated jitter's memory: it says nothing about our curve.
-            Verdict::RetryAfter(hint) => hint.min(self.policy.cap),
+            Verdict::RetryAfter(hint) => hint.min(policy.cap),
         };
-        if self.remaining().is_some_and(|remaining| delay > remaining) {
+        if self.remaining(policy).is_some_and(|remaining| delay > remaining) {
             return Err(Outcome::Exhausted);
         }
         // Sleeping only to be refused by the breaker would hold the caller
@@ -380,8 +384,8 @@ impl<C: Clock> State<C> {
     }
 
     /// The time left before the deadline, if there is one.
-    fn remaining(&self) -> Option<Duration> {
-        let (deadline, started) = (self.policy.deadline?, self.started?);
+    fn remaining(&self, policy: &RetryPolicy) -> Option<Duration> {
+        let (deadline, started) = (policy.deadline?, self.started?);
         Some(deadline.saturating_sub(C::elapsed(started).saturating_add(self.skipped)))
     }
 
@@ -424,11 +428,12 @@ impl<C: Clock> State<C> {
     #[cfg(feature = "tokio")]
     pub async fn attempt_within<R>(
         &mut self,
+        policy: &RetryPolicy,
         timeout: Duration,
         attempt: impl Future<Output = R>,
         timed_out: fn(TimedOut) -> R,
     ) -> R {
-        let limit = self.remaining().map_or(timeout, |remaining| remaining.min(timeout));
+        let limit = self.remaining(policy).map_or(timeout, |remaining| remaining.min(timeout));
         if let Ok(result) = tokio::time::timeout(limit, attempt).await {
             result
         } else {
@@ -565,14 +570,14 @@ impl FirstAttempt {
         self,
         site: &'static CallSite,
         result: R,
-        policy: RetryPolicy,
+        policy: &RetryPolicy,
         started: Option<C::Instant>,
     ) -> First<R, C> {
         if result.failure().is_some() {
             let state = self.into_resumed(site, policy, started);
             return First::Failed(state, result);
         }
-        self.succeeded(site, &policy);
+        self.succeeded(site, policy);
         First::Done(result)
     }
 
@@ -594,8 +599,8 @@ impl FirstAttempt {
     /// The loop's state for a call whose first attempt runs inside the loop
     /// (with a breaker or a timeout, which need the state first).
     #[inline]
-    pub fn into_state<C: Clock>(self, policy: RetryPolicy) -> State<C> {
-        let (site, started) = (self.site, started::<C>(&policy));
+    pub fn into_state<C: Clock>(self, policy: &RetryPolicy) -> State<C> {
+        let (site, started) = (self.site, started::<C>(policy));
         std::mem::forget(self);
         State::recording(policy, site.function, started, site.stats(), site.budget)
     }
@@ -611,7 +616,7 @@ impl FirstAttempt {
     fn into_resumed<C: Clock>(
         self,
         site: &'static CallSite,
-        policy: RetryPolicy,
+        policy: &RetryPolicy,
         started: Option<C::Instant>,
     ) -> State<C> {
         if let Some(budget) = site.budget {
@@ -657,9 +662,9 @@ fn retry_out_of_line<R, C: Clock>(
     let mut state = match first {
         Some(first) => {
             let site = first.site;
-            first.into_resumed(site, *policy, started)
+            first.into_resumed(site, policy, started)
         }
-        None => State::resume(*policy, function, started),
+        None => State::resume(policy, function, started),
     };
     retry(&mut state, result)
 }
@@ -683,11 +688,11 @@ pub fn first_succeeded<R: RetryOutcome>(result: &R, policy: &RetryPolicy, functi
 #[inline]
 pub fn after_first_attempt<R: RetryOutcome, C: Clock>(
     result: R,
-    policy: RetryPolicy,
+    policy: &RetryPolicy,
     started: Option<C::Instant>,
     function: &'static str,
 ) -> First<R, C> {
-    if first_succeeded(&result, &policy, function) {
+    if first_succeeded(&result, policy, function) {
         return First::Done(result);
     }
     First::Failed(State::resume(policy, function, started), result)
