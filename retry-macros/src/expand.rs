@@ -67,10 +67,7 @@ fn expand(args: &Args, retry_fn: &RetryFn) -> TokenStream {
         Some(_) => {
             let value = internal("__retry_policy");
             let policy = policy(args, &private);
-            (
-                quote_spanned!(output_span=> let #value: #private::RetryPolicy = #policy;),
-                value.into_token_stream(),
-            )
+            (quote_spanned!(output_span=> let #value: #private::RetryPolicy = #policy;), value.into_token_stream())
         }
         None => (TokenStream::new(), policy(args, &private)),
     };

@@ -229,8 +229,13 @@ impl<C: Clock> State<C> {
                 }
                 #[cfg(feature = "opentelemetry")]
                 crate::observe::succeeded(self.function, 1, self.max_attempts);
-            } else if self.reports() {
-                self.end(Outcome::Success);
+            } else {
+                if let Some(stats) = self.stats {
+                    stats.record_end(Outcome::Success, self.attempts.saturating_add(1), 1);
+                }
+                if crate::observe::REPORTS {
+                    self.succeeded_after_retries();
+                }
             }
             return Step::Return(result);
         };
@@ -253,7 +258,10 @@ impl<C: Clock> State<C> {
             Ok(delay) => delay,
             Err(outcome) => {
                 self.finished = true;
-                if self.reports() {
+                if let Some(stats) = self.stats {
+                    stats.record_end(outcome, self.attempts, 1);
+                }
+                if crate::observe::REPORTS {
                     self.failed(outcome, error, &describe);
                 }
                 return Step::Return(result);
@@ -299,13 +307,6 @@ impl<C: Clock> State<C> {
         crate::observe::circuit_changed(self.function, breaker, state);
     }
 
-    /// Whether anything hears of this call's retries and end: its
-    /// statistics, or logs and metrics compiled in.
-    #[inline]
-    fn reports(&self) -> bool {
-        self.stats.is_some() || crate::observe::REPORTS
-    }
-
     /// Reports a retry to logs and metrics.
     #[cold]
     #[inline(never)]
@@ -314,13 +315,10 @@ impl<C: Clock> State<C> {
         crate::observe::retrying(self.function, self.attempts, self.max_attempts, delay, &error);
     }
 
-    /// Reports a failed call.
+    /// Reports a failed call to logs and metrics.
     #[cold]
     #[inline(never)]
     fn failed<E, D: Fn(&E, &mut fmt::Formatter<'_>) -> fmt::Result>(&self, outcome: Outcome, error: &E, describe: &D) {
-        if let Some(stats) = self.stats {
-            stats.record_end(outcome, self.attempts, 1);
-        }
         let error = crate::observe::ErrorText(error, describe);
         crate::observe::failed(self.function, self.attempts, self.max_attempts, outcome, &error);
     }
@@ -343,15 +341,11 @@ impl<C: Clock> State<C> {
         crate::observe::failed(self.function, attempts, self.max_attempts, outcome, reason);
     }
 
-    /// Reports a success after retries.
+    /// Reports a success after retries to logs and metrics.
     #[cold]
     #[inline(never)]
-    fn end(&self, outcome: Outcome) {
-        let attempts = self.attempts.saturating_add(1);
-        if let Some(stats) = self.stats {
-            stats.record_end(outcome, attempts, 1);
-        }
-        crate::observe::succeeded(self.function, attempts, self.max_attempts);
+    fn succeeded_after_retries(&self) {
+        crate::observe::succeeded(self.function, self.attempts.saturating_add(1), self.max_attempts);
     }
 
     /// The sleep before the next attempt, or why there is none: the verdict
