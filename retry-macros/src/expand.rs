@@ -97,15 +97,8 @@ fn expand(args: &Args, retry_fn: &RetryFn) -> TokenStream {
     };
 
     let site = call_site(args, &private_at_output, output_span, &function_name);
-    let parts = Parts {
+    let turn = Turn {
         step: step(args, &private_at_output, output_span, &policy, [&state, &result, &delay]),
-        private: private_at_output,
-        span: output_span,
-        flavor: retry_fn.flavor,
-        clock,
-        bind_policy,
-        policy,
-        function_name,
         state,
         result,
         delay,
@@ -113,15 +106,24 @@ fn expand(args: &Args, retry_fn: &RetryFn) -> TokenStream {
         attempt,
         sleep,
     };
+    let call = Call {
+        private: private_at_output,
+        span: output_span,
+        flavor: retry_fn.flavor,
+        clock,
+        bind_policy,
+        policy,
+        function_name,
+    };
     // The first attempt is written out before the loop, so a first-try
     // success runs the body and returns: no state is built and no policy
     // copied. The body appears twice in the expansion for it. A breaker or a
     // timeout needs the state before the first attempt, and an `impl Trait`
     // in the return type must be defined by one body only.
     let body = if admit.is_none() && args.timeout.is_none() && !item::returns_impl_trait(&sig.output) {
-        first_attempt_apart(args, &parts, site, &internal)
+        first_attempt_apart(args, &call, &turn, site, &internal)
     } else {
-        one_loop(&parts, site, admit.as_ref(), storm::breaker(args).as_ref())
+        one_loop(&call, &turn, site, admit.as_ref(), storm::breaker(args).as_ref())
     };
     quote! {
         #(#outer_attrs)*
@@ -132,9 +134,9 @@ fn expand(args: &Args, retry_fn: &RetryFn) -> TokenStream {
     }
 }
 
-/// The tokens both shapes of the expansion are made of, located on the
+/// What both shapes of the expansion know of the call, located on the
 /// return type.
-struct Parts {
+struct Call {
     private: TokenStream,
     span: Span,
     flavor: Flavor,
@@ -144,6 +146,10 @@ struct Parts {
     /// The constant policy, or the variable bound by `bind_policy`.
     policy: TokenStream,
     function_name: TokenStream,
+}
+
+/// What one turn of the loop is made of.
+struct Turn {
     state: Ident,
     result: Ident,
     delay: Ident,
@@ -159,26 +165,13 @@ struct Parts {
 /// The first attempt, then the loop only if it failed.
 fn first_attempt_apart(
     args: &Args,
-    parts: &Parts,
+    call: &Call,
+    turn: &Turn,
     site: Option<TokenStream>,
     internal: &impl Fn(&str) -> Ident,
 ) -> TokenStream {
-    let Parts {
-        private,
-        span,
-        clock,
-        bind_policy,
-        policy,
-        function_name,
-        state,
-        result,
-        delay,
-        clones,
-        attempt,
-        sleep,
-        step,
-        ..
-    } = parts;
+    let Call { private, span, clock, bind_policy, policy, function_name, .. } = call;
+    let Turn { state, result, delay, clones, attempt, sleep, step } = turn;
     let span = *span;
     // A deadline starts its clock before the first attempt. Nothing else
     // is kept across it.
@@ -202,7 +195,7 @@ fn first_attempt_apart(
         ),
         None => (TokenStream::new(), quote_spanned!(span=> #private::)),
     };
-    match parts.flavor {
+    match call.flavor {
         // The retries are a closure the runtime calls out of line: a
         // first-try success is one test after the body, and the function
         // stays small enough to be inlined where it is called.
@@ -252,27 +245,14 @@ fn first_attempt_apart(
 
 /// Every attempt inside the loop, each admitted by the breaker first.
 fn one_loop(
-    parts: &Parts,
+    call: &Call,
+    turn: &Turn,
     site: Option<TokenStream>,
     admit: Option<&TokenStream>,
     breaker: Option<&TokenStream>,
 ) -> TokenStream {
-    let Parts {
-        private,
-        span,
-        clock,
-        bind_policy,
-        policy,
-        function_name,
-        state,
-        result,
-        delay,
-        clones,
-        attempt,
-        sleep,
-        step,
-        ..
-    } = parts;
+    let Call { private, span, clock, bind_policy, policy, function_name, .. } = call;
+    let Turn { state, result, delay, clones, attempt, sleep, step } = turn;
     let site_name = site_ident(*span);
     let start = site.map_or_else(
         || quote_spanned!(*span=> #private::State::<#clock>::new(&#policy, #function_name)),
