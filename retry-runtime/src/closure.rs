@@ -253,8 +253,7 @@ where
     }
 
     /// The retries after a failed first attempt.
-    #[cold]
-    #[inline(never)]
+    #[inline]
     fn retry_after_first(
         mut self,
         started: Option<<SyncClock as crate::clock::Clock>::Instant>,

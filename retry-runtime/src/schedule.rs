@@ -30,12 +30,15 @@ impl Delays {
         if policy.base.is_zero() {
             return Duration::ZERO;
         }
-        self.next_scaled(policy, retry, random)
+        self.next_scaled(*policy, retry, random)
     }
 
     /// [`Delays::next`] for a non-zero base: the float math and the draw.
+    /// The policy is copied in: lending it out of line would make the
+    /// caller keep its policy in memory and reload it after every attempt,
+    /// where a constant one could have folded away.
     #[inline(never)]
-    fn next_scaled(&mut self, policy: &RetryPolicy, retry: u32, random: &mut impl RandomSource) -> Duration {
+    fn next_scaled(&mut self, policy: RetryPolicy, retry: u32, random: &mut impl RandomSource) -> Duration {
         if let Jitter::Decorrelated = policy.jitter {
             let delay = jitter::decorrelated(policy.base, self.previous, policy.cap, random);
             self.previous = delay;
