@@ -97,8 +97,14 @@ fn expand(args: &Args, retry_fn: &RetryFn) -> TokenStream {
     };
 
     let site = call_site(args, &private_at_output, output_span, &function_name);
+    let site_arg = if site.is_some() {
+        let site_name = site_ident(output_span);
+        quote_spanned!(output_span=> ::core::option::Option::Some(&#site_name))
+    } else {
+        quote_spanned!(output_span=> ::core::option::Option::None)
+    };
     let turn = Turn {
-        step: step(args, &private_at_output, output_span, &policy, [&state, &result, &delay]),
+        step: step(args, &private_at_output, output_span, [&policy, &site_arg], [&state, &result, &delay]),
         state,
         result,
         delay,
@@ -123,7 +129,7 @@ fn expand(args: &Args, retry_fn: &RetryFn) -> TokenStream {
     let body = if admit.is_none() && args.timeout.is_none() && !item::returns_impl_trait(&sig.output) {
         first_attempt_apart(args, &call, &turn, site, &internal)
     } else {
-        one_loop(&call, &turn, site, admit.as_ref(), storm::breaker(args).as_ref())
+        one_loop(&call, &turn, site.as_ref(), admit.as_ref(), storm::breaker(args).as_ref())
     };
     quote! {
         #(#outer_attrs)*
@@ -247,18 +253,20 @@ fn first_attempt_apart(
 fn one_loop(
     call: &Call,
     turn: &Turn,
-    site: Option<TokenStream>,
+    site: Option<&TokenStream>,
     admit: Option<&TokenStream>,
     breaker: Option<&TokenStream>,
 ) -> TokenStream {
     let Call { private, span, clock, bind_policy, policy, function_name, .. } = call;
     let Turn { state, result, delay, clones, attempt, sleep, step } = turn;
     let site_name = site_ident(*span);
-    let start = site.map_or_else(
-        || quote_spanned!(*span=> #private::State::<#clock>::new(&#policy, #function_name)),
-        |site| quote_spanned!(*span=> { #site #private::FirstAttempt::at(&#site_name).into_state::<#clock>(&#policy) }),
-    );
+    let start = if site.is_some() {
+        quote_spanned!(*span=> #private::FirstAttempt::at(&#site_name).into_state::<#clock>(&#policy))
+    } else {
+        quote_spanned!(*span=> #private::State::<#clock>::new(&#policy, #function_name))
+    };
     quote_spanned! {*span=>
+        #site
         #bind_policy
         let mut #state = #start #breaker;
         loop {
@@ -296,7 +304,7 @@ fn step(
     args: &Args,
     private_at_output: &TokenStream,
     output_span: Span,
-    policy: &TokenStream,
+    [policy, site]: [&TokenStream; 2],
     [state, result, delay]: [&Ident; 3],
 ) -> TokenStream {
     let internal = |name: &str| Ident::new(name, Span::mixed_site().located_at(output_span));
@@ -326,7 +334,8 @@ fn step(
             (&&&#private_at_output::Describe(#error)).describe_error(#formatter)
         }
     };
-    let step_call = quote_spanned!(output_span=> #state.#step(&#policy, { #result }, #classify, #on_retry, #describe));
+    let step_call =
+        quote_spanned!(output_span=> #state.#step(&#policy, #site, { #result }, #classify, #on_retry, #describe));
     quote_spanned! {output_span=>
         match #step_call {
             #private_at_output::Step::Return(#result) => return #result,

@@ -265,7 +265,13 @@ where
     {
         let mut state = State::<SyncClock>::resume(&self.policy, self.function, started);
         loop {
-            match state.step(&self.policy, result, |e| self.classify.classify(e), |event| self.notify.notify(event)) {
+            match state.step(
+                &self.policy,
+                None,
+                result,
+                |e| self.classify.classify(e),
+                |event| self.notify.notify(event),
+            ) {
                 Step::Return(result) => return result,
                 Step::Sleep(delay) => state.sleep_blocking(delay),
             }
@@ -315,7 +321,8 @@ where
         }
         let mut state = State::<crate::__private::AsyncClock>::resume(&policy, function, started);
         // Each result lives within one turn, so none is held across a sleep.
-        let mut delay = match state.step(&policy, result, |e| classify.classify(e), |event| notify.notify(event)) {
+        let mut delay = match state.step(&policy, None, result, |e| classify.classify(e), |event| notify.notify(event))
+        {
             Step::Return(result) => return result,
             Step::Sleep(delay) => delay,
         };
@@ -324,7 +331,7 @@ where
                 state.sleep(delay).await;
             }
             let result = operation().await;
-            delay = match state.step(&policy, result, |e| classify.classify(e), |event| notify.notify(event)) {
+            delay = match state.step(&policy, None, result, |e| classify.classify(e), |event| notify.notify(event)) {
                 Step::Return(result) => return result,
                 Step::Sleep(delay) => delay,
             };

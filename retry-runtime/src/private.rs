@@ -192,6 +192,7 @@ impl<C: Clock> State<C> {
     pub fn step<R, V>(
         &mut self,
         policy: &RetryPolicy,
+        site: Option<&'static CallSite>,
         result: R,
         classify: impl FnOnce(&R::Error) -> V,
         notify: impl FnOnce(&RetryEvent<'_, R::Error>),
@@ -200,7 +201,7 @@ impl<C: Clock> State<C> {
         R: RetryOutcome,
         V: IntoVerdict,
     {
-        self.step_described(policy, result, classify, notify, |_: &R::Error, f: &mut fmt::Formatter<'_>| {
+        self.step_described(policy, site, result, classify, notify, |_: &R::Error, f: &mut fmt::Formatter<'_>| {
             f.write_str(std::any::type_name::<R::Error>())
         })
     }
@@ -210,6 +211,7 @@ impl<C: Clock> State<C> {
     pub fn step_described<R, V, D>(
         &mut self,
         policy: &RetryPolicy,
+        site: Option<&'static CallSite>,
         result: R,
         classify: impl FnOnce(&R::Error) -> V,
         notify: impl FnOnce(&RetryEvent<'_, R::Error>),
@@ -220,18 +222,21 @@ impl<C: Clock> State<C> {
         V: IntoVerdict,
         D: Fn(&R::Error, &mut fmt::Formatter<'_>) -> fmt::Result,
     {
+        // Read from the call site the caller passes (a constant to the
+        // optimiser), not from the state, which it reloads after each attempt.
+        let stats = site.and_then(CallSite::stats);
         let Some(error) = result.failure() else {
             self.finished = true;
             self.breaker_answered(false);
             if self.attempts == 0 {
                 // The happy path: one relaxed add, no clock, no lock.
-                if let Some(stats) = self.stats {
+                if let Some(stats) = stats {
                     stats.record_first_try_success();
                 }
                 #[cfg(feature = "opentelemetry")]
                 crate::observe::succeeded(self.function, 1, self.max_attempts);
             } else {
-                if let Some(stats) = self.stats {
+                if let Some(stats) = stats {
                     stats.record_end(Outcome::Success, self.attempts.saturating_add(1), 1);
                 }
                 if crate::observe::REPORTS {
@@ -252,14 +257,14 @@ impl<C: Clock> State<C> {
             attempts_left.then(|| classify(error).into_verdict())
         };
         let decision = match verdict {
-            Some(verdict) => self.delay_after(policy, verdict),
+            Some(verdict) => self.delay_after(policy, site, verdict),
             None => Err(Outcome::Exhausted),
         };
         let delay = match decision {
             Ok(delay) => delay,
             Err(outcome) => {
                 self.finished = true;
-                if let Some(stats) = self.stats {
+                if let Some(stats) = stats {
                     stats.record_end(outcome, self.attempts, 1);
                 }
                 if crate::observe::REPORTS {
@@ -275,7 +280,7 @@ impl<C: Clock> State<C> {
             error,
             delay,
         });
-        if let Some(stats) = self.stats {
+        if let Some(stats) = stats {
             stats.record_retry(delay);
         }
         if crate::observe::REPORTS {
@@ -353,7 +358,12 @@ impl<C: Clock> State<C> {
     /// ([`Outcome::NonRetryable`]), the deadline ([`Outcome::Exhausted`]),
     /// an open breaker or an empty budget.
     #[inline]
-    fn delay_after(&mut self, policy: &RetryPolicy, verdict: Verdict) -> Result<Duration, Outcome> {
+    fn delay_after(
+        &mut self,
+        policy: &RetryPolicy,
+        site: Option<&'static CallSite>,
+        verdict: Verdict,
+    ) -> Result<Duration, Outcome> {
         let delay = match verdict {
             Verdict::Stop => return Err(Outcome::NonRetryable),
             Verdict::Retry => self.delays.next(policy, self.attempts, &mut PerThread),
@@ -370,7 +380,7 @@ impl<C: Clock> State<C> {
             return Err(Outcome::CircuitOpen);
         }
         // Paid last, so a retry that the deadline stops costs no token.
-        if let Some(budget) = self.budget
+        if let Some(budget) = site.and_then(|site| site.budget)
             && !budget.try_withdraw_with(C::since_origin)
         {
             return Err(Outcome::BudgetRefused);
@@ -498,6 +508,7 @@ impl CallSite {
         self
     }
 
+    #[inline]
     fn stats(&self) -> Option<&'static Stats> {
         self.stats.map(|(stats, _)| stats)
     }
