@@ -217,14 +217,14 @@
 //!     let result = attempt::<Result<Row, DbError>>(|| { /* body */ });
 //!     first.or_retry(result, &POLICY, None, |state, result| {   // a first-try success returns here
 //!         // Out of line (#[cold]): the retries.
-//!         let mut delay = match state.step(&POLICY, result, is_transient, on_retry) {
+//!         let mut delay = match state.step(&POLICY, Some(&SITE), result, is_transient, on_retry) {
 //!             Step::Return(result) => return result,
 //!             Step::Sleep(delay) => delay,
 //!         };
 //!         loop {
 //!             state.sleep_blocking(delay);
 //!             let result = attempt::<Result<Row, DbError>>(|| { /* body */ });
-//!             delay = match state.step(&POLICY, result, is_transient, on_retry) { /* as above */ };
+//!             delay = match state.step(&POLICY, Some(&SITE), result, is_transient, on_retry) { /* as above */ };
 //!         }
 //!     })
 //! }
