@@ -242,8 +242,7 @@ where
         N: Notify<E>,
     {
         // As the attribute does: the first attempt runs before any state
-        // exists, so a first-try success costs the operation alone, and the
-        // retries run out of line.
+        // exists, so a first-try success costs the operation alone.
         let started = started::<SyncClock>(&self.policy);
         let result = (self.operation)();
         if first_succeeded(&result, &self.policy, self.function) {
@@ -252,7 +251,10 @@ where
         self.retry_after_first(started, result)
     }
 
-    /// The retries after a failed first attempt.
+    /// The retries after a failed first attempt. Inlined like `call`: the
+    /// caller's policy, usually a constant, then folds into the loop (out
+    /// of line, the retry path measured 264 instructions instead of 132,
+    /// and the happy path 5 fewer).
     #[inline]
     fn retry_after_first(
         mut self,
