@@ -78,9 +78,10 @@ pub struct State<C: Clock> {
     /// against the deadline as if they had been slept, so deadline tests
     /// behave as they would in real time.
     skipped: Duration,
-    /// Where this call's statistics go; `None` with `stats = false`.
-    stats: Option<&'static Stats>,
-    budget: Option<&'static RetryBudget>,
+    /// What the call records (statistics, budget), for the cold paths:
+    /// each step is passed the same site, a constant it reads instead.
+    /// `None` when the call records nothing.
+    site: Option<&'static CallSite>,
     breaker: Option<Circuit>,
     /// Set once the call has its result: dropping an unfinished state is a cancellation.
     finished: bool,
@@ -108,11 +109,11 @@ impl<C: Clock> State<C> {
     /// [`FirstAttempt`]), started at `started` (when it has a deadline).
     #[inline]
     pub fn resume(policy: &RetryPolicy, function: &'static str, started: Option<C::Instant>) -> Self {
-        Self::recording(policy, function, started, None, None)
+        Self::recording(policy, function, started, None)
     }
 
-    /// [`State::resume`], recording into `stats` and paying retries from
-    /// `budget`. Always inlined, so the state is built where it is kept
+    /// [`State::resume`], recording what `site` says (statistics, budget).
+    /// Always inlined, so the state is built where it is kept
     /// (returned from a call, it was copied there: a `memcpy` per retried
     /// call in the benchmark).
     #[inline(always)]
@@ -121,8 +122,7 @@ impl<C: Clock> State<C> {
         policy: &RetryPolicy,
         function: &'static str,
         started: Option<C::Instant>,
-        stats: Option<&'static Stats>,
-        budget: Option<&'static RetryBudget>,
+        site: Option<&'static CallSite>,
     ) -> Self {
         State {
             max_attempts: policy.max_attempts,
@@ -131,12 +131,18 @@ impl<C: Clock> State<C> {
             delays: Delays::new(),
             started,
             skipped: Duration::ZERO,
-            stats,
-            budget,
+            site,
             breaker: None,
             finished: false,
             sleeping: false,
         }
+    }
+
+    /// Where this call's statistics go (for the cold paths; steps read the
+    /// site they are passed).
+    #[inline]
+    fn stats(&self) -> Option<&'static Stats> {
+        self.site.and_then(CallSite::stats)
     }
 
     /// Asks `breaker` (named `name` in logs) before each attempt, and tells it each outcome.
@@ -176,7 +182,7 @@ impl<C: Clock> State<C> {
     #[inline]
     pub fn attempted(&mut self) {
         if self.attempts == 0
-            && let Some(budget) = self.budget
+            && let Some(budget) = self.site.and_then(|site| site.budget)
         {
             budget.deposit();
         }
@@ -224,6 +230,10 @@ impl<C: Clock> State<C> {
     {
         // Read from the call site the caller passes (a constant to the
         // optimiser), not from the state, which it reloads after each attempt.
+        debug_assert!(
+            site.map(std::ptr::from_ref) == self.site.map(std::ptr::from_ref),
+            "a step must be passed the call site its state was made with"
+        );
         let stats = site.and_then(CallSite::stats);
         let Some(error) = result.failure() else {
             self.finished = true;
@@ -307,7 +317,7 @@ impl<C: Clock> State<C> {
     #[cold]
     #[inline(never)]
     fn circuit_changed(&self, breaker: &'static str, state: CircuitState) {
-        if let (CircuitState::Open, Some(stats)) = (state, self.stats) {
+        if let (CircuitState::Open, Some(stats)) = (state, self.stats()) {
             stats.record_circuit_opened();
         }
         crate::observe::circuit_changed(self.function, breaker, state);
@@ -339,7 +349,7 @@ impl<C: Clock> State<C> {
         // sleeping (or refused before an attempt) made only those counted.
         let in_flight = u32::from(outcome == Outcome::Cancelled && !self.sleeping);
         let attempts = self.attempts.saturating_add(in_flight);
-        if let Some(stats) = self.stats {
+        if let Some(stats) = self.stats() {
             stats.record_end(outcome, attempts, in_flight);
         }
         // No attempt's error to show: say why the call ended instead.
@@ -442,7 +452,7 @@ impl<C: Clock> State<C> {
         if let Ok(result) = tokio::time::timeout(limit, attempt).await {
             result
         } else {
-            if let Some(stats) = self.stats {
+            if let Some(stats) = self.stats() {
                 stats.record_timeout();
             }
             timed_out(TimedOut::after(limit))
@@ -608,7 +618,7 @@ impl FirstAttempt {
     pub fn into_state<C: Clock>(self, policy: &RetryPolicy) -> State<C> {
         let (site, started) = (self.site, started::<C>(policy));
         std::mem::forget(self);
-        State::recording(policy, site.function, started, site.stats(), site.budget)
+        State::recording(policy, site.function, started, Some(site))
     }
 
     /// The state that now owns the call after its first attempt, recording
@@ -629,7 +639,7 @@ impl FirstAttempt {
             budget.deposit();
         }
         std::mem::forget(self);
-        State::recording(policy, site.function, started, site.stats(), site.budget)
+        State::recording(policy, site.function, started, Some(site))
     }
 }
 
