@@ -191,59 +191,91 @@ fn first_attempt_apart(
         };
         (start, started.into_token_stream())
     };
-    // With nothing to record on the first attempt, nothing is kept for it either.
+    // With nothing to record on the first attempt, nothing is kept for it
+    // either: the loop's state is made from constants after a failure.
     let first_name = internal("__retry_first");
     let site_name = site_ident(span);
-    let (first, after) = match site {
-        Some(site) => (
+    let recorded = site.is_some();
+    let (first, settle, resume, site_arg) = if let Some(site) = site {
+        (
             quote_spanned!(span=> #site let #first_name = #private::FirstAttempt::at(&#site_name);),
-            quote_spanned!(span=> #first_name.),
-        ),
-        None => (TokenStream::new(), quote_spanned!(span=> #private::)),
+            quote_spanned! {span=>
+                let (#first_name, #result) = match #first_name.after(&#site_name, #result, &#policy) {
+                    #private::First::Done(#result) => return #result,
+                    #private::First::Failed(#first_name, #result) => (#first_name, #result),
+                };
+            },
+            quote_spanned!(span=> #first_name.into_resumed::<#clock>(&#site_name, &#policy, #started)),
+            quote_spanned!(span=> ::core::option::Option::Some(&#site_name)),
+        )
+    } else {
+        (
+            TokenStream::new(),
+            quote_spanned! {span=>
+                if #private::first_succeeded(&#result, &#policy, #function_name) {
+                    return #result;
+                }
+            },
+            quote_spanned!(span=> #private::State::<#clock>::resume(&#policy, #function_name, #started)),
+            quote_spanned!(span=> ::core::option::Option::None),
+        )
+    };
+    // Each result is bound inside one turn of the loop, so none is held
+    // across a sleep (a non-`Send` error keeps the future `Send`), and each
+    // attempt's clones are scoped to it: the next attempt clones again.
+    let rest_of_loop = quote_spanned! {span=>
+        loop {
+            #sleep;
+            let #result = { #clones #attempt };
+            #delay = #step;
+        }
     };
     match call.flavor {
         // The retries are a closure the runtime calls out of line: a
         // first-try success is one test after the body, and the function
         // stays small enough to be inlined where it is called.
         Flavor::Sync => {
-            let function = if first.is_empty() { quote!(#function_name,) } else { TokenStream::new() };
+            let (head, runtime, handed) = if recorded {
+                (quote_spanned!(span=> #first_name.), quote_spanned!(span=> ), quote_spanned!(span=> #first_name,))
+            } else {
+                (quote_spanned!(span=> #private::), quote_spanned!(span=> #function_name,), TokenStream::new())
+            };
+            // `::<_>` makes a non-`Result` return type one error, at the
+            // return type (without it, a second one points at the attribute).
             quote_spanned! {span=>
                 #start
                 #first
-                // Each attempt's clones are scoped to it: the next attempt clones the argument again.
                 let #result = { #clones #attempt };
-                #after or_retry::<_, #clock>(#result, &#policy, #started, #function |#state, #result| {
+                #head or_retry::<_>(#result, &#policy, #runtime |#handed #result| {
+                    let mut #state = #resume;
                     let mut #delay = #step;
-                    loop {
-                        #sleep;
-                        let #result = { #clones #attempt };
-                        #delay = #step;
-                    }
+                    #rest_of_loop
                 })
             }
         }
+        // The retries are a future of their own, awaited only after a
+        // failure: the function's future stays small enough for the
+        // optimiser to see through on a first-try success (its drop, in
+        // particular, folds away). The step after the first attempt runs
+        // before that future, so the failed result is never part of it.
         Flavor::Async => {
-            let after = if first.is_empty() {
-                quote_spanned!(span=> #after after_first_attempt::<_, #clock>(#result, &#policy, #started, #function_name))
-            } else {
-                quote_spanned!(span=> #after after::<_, #clock>(&#site_name, #result, &#policy, #started))
-            };
+            let handover = internal("__retry_handover");
             quote_spanned! {span=>
                 #start
                 #first
                 let #result = { #clones #attempt };
-                let (mut #state, #result) = match #after {
-                    #private::First::Done(#result) => return #result,
-                    #private::First::Failed(#state, #result) => (#state, #result),
+                #settle
+                let (#handover, #delay) = {
+                    let mut #state = #resume;
+                    let #delay = #step;
+                    (#state.hand_over(), #delay)
                 };
-                // Each result is bound inside one turn of the loop, so none is
-                // held across a sleep (a non-`Send` error keeps the future `Send`).
-                let mut #delay = #step;
-                loop {
-                    #sleep;
-                    let #result = { #clones #attempt };
-                    #delay = #step;
+                async move {
+                    let mut #state = #private::State::<#clock>::take_over(#handover, &#policy, #function_name, #site_arg);
+                    let mut #delay = #delay;
+                    #rest_of_loop
                 }
+                .await
             }
         }
     }

@@ -215,8 +215,9 @@
 //!     static SITE: CallSite = CallSite::new("my_crate::load").with_stats(&STATS, "my_crate::load");
 //!     let first = FirstAttempt::at(&SITE);                 // one relaxed load: registered?
 //!     let result = attempt::<Result<Row, DbError>>(|| { /* body */ });
-//!     first.or_retry(result, &POLICY, None, |state, result| {   // a first-try success returns here
-//!         // Out of line (#[cold]): the retries.
+//!     first.or_retry(result, &POLICY, |first, result| {   // a first-try success returns here
+//!         // Out of line (#[cold]): the retries, with their state built in place.
+//!         let mut state = first.into_resumed::<SyncClock>(&SITE, &POLICY, None);
 //!         let mut delay = match state.step(&POLICY, Some(&SITE), result, is_transient, on_retry) {
 //!             Step::Return(result) => return result,
 //!             Step::Sleep(delay) => delay,
@@ -230,10 +231,13 @@
 //! }
 //! ```
 //!
-//! An `async fn` awaits `async { body }` instead, keeps the loop in its own
-//! future, and sleeps with `tokio::time::sleep`. A failed attempt's error is
-//! dropped before the sleep, so a non-`Send` error type does not make the
-//! future non-`Send`. The first attempt runs before any retry state exists,
+//! An `async fn` awaits `async { body }` instead and sleeps with
+//! `tokio::time::sleep`. Its retries are a future of their own, awaited only
+//! after the first attempt failed and its error was classified: the
+//! function's future stays small (the compiler sees through it on a
+//! first-try success), and no attempt's error is ever held in a future, nor
+//! across a sleep, so a non-`Send` error type does not make the future
+//! non-`Send`. The first attempt runs before any retry state exists,
 //! so when it succeeds nothing else happens but one relaxed load (the
 //! registration check) and one relaxed add to the function's [`stats`]: no
 //! allocation, no random number, no lock, and no clock read unless a

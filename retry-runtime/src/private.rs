@@ -89,6 +89,23 @@ pub struct State<C: Clock> {
     sleeping: bool,
 }
 
+/// What the retry loop of an async call takes over from its first step
+/// (see [`State::hand_over`]).
+#[derive(Debug)]
+pub struct Handover<C: Clock> {
+    delays: Delays,
+    started: Option<C::Instant>,
+}
+
+// By hand: derived, they would ask the clock type itself to be `Copy`.
+impl<C: Clock> Clone for Handover<C> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<C: Clock> Copy for Handover<C> {}
+
 /// A circuit breaker, its name for logs, and the permit of the attempt in flight.
 #[derive(Debug)]
 struct Circuit {
@@ -136,6 +153,38 @@ impl<C: Clock> State<C> {
             finished: false,
             sleeping: false,
         }
+    }
+
+    /// Hands the call over to the retry loop of an async function, after the
+    /// step that followed its first (failed) attempt: the loop is a future of
+    /// its own, so that the function's future stays small on a first-try
+    /// success. What the loop needs is copied out, not the whole state
+    /// (which the loop rebuilds in place with [`State::take_over`]); the
+    /// failed result is not handed over at all, so a non-`Send` error
+    /// cannot make the loop's future non-`Send`.
+    #[inline(always)]
+    #[allow(clippy::inline_always, reason = "measured: a state returned from a call is copied")]
+    pub fn hand_over(mut self) -> Handover<C> {
+        debug_assert!(self.attempts == 1 && self.breaker.is_none(), "handed over after the first attempt only");
+        self.finished = true;
+        Handover { delays: self.delays, started: self.started }
+    }
+
+    /// The state of a retry loop that takes over a call from
+    /// [`State::hand_over`]: one attempt made, nothing slept yet.
+    #[inline(always)]
+    #[allow(clippy::inline_always, reason = "measured: a state returned from a call is copied")]
+    pub fn take_over(
+        handover: Handover<C>,
+        policy: &RetryPolicy,
+        function: &'static str,
+        site: Option<&'static CallSite>,
+    ) -> Self {
+        let Handover { delays, started } = handover;
+        let mut state = Self::recording(policy, function, started, site);
+        state.attempts = 1;
+        state.delays = delays;
+        state
     }
 
     /// Where this call's statistics go (for the cold paths; steps read the
@@ -527,20 +576,21 @@ impl CallSite {
 /// The first attempt of a call that records something, run before the
 /// loop's [`State`] exists, so that a first-try success costs the body, one
 /// relaxed add to the statistics and one load of the budget: no state to
-/// build, no policy to copy. Dropped before [`FirstAttempt::or_retry`] or
-/// [`FirstAttempt::after`] (a cancelled future, a panicking body), it
-/// records a cancelled call.
+/// build, no policy to copy. Dropped before it records a success or
+/// becomes the loop's state ([`FirstAttempt::into_resumed`]), by a
+/// cancelled future or a panicking body, it records a cancelled call.
 #[derive(Debug)]
 pub struct FirstAttempt {
     site: &'static CallSite,
 }
 
-/// What follows the first attempt of an async call.
-pub enum First<R, C: Clock> {
+/// What follows the first attempt of an async call that records something.
+pub enum First<R> {
     /// It succeeded: return this.
     Done(R),
-    /// It failed: go on in the loop, with this state and the failed result.
-    Failed(State<C>, R),
+    /// It failed: go on in the loop ([`FirstAttempt::into_resumed`] makes
+    /// its state) with the failed result.
+    Failed(FirstAttempt, R),
 }
 
 impl FirstAttempt {
@@ -556,42 +606,28 @@ impl FirstAttempt {
     }
 
     /// After a sync first attempt: a success returns here; a failure goes
-    /// on in `retry`, the rest of the loop, which runs out of line.
+    /// on in `retry`, the rest of the loop (which makes its state with
+    /// [`FirstAttempt::into_resumed`]), run out of line.
     #[inline]
-    pub fn or_retry<R: RetryOutcome, C: Clock>(
-        self,
-        result: R,
-        policy: &RetryPolicy,
-        started: Option<C::Instant>,
-        retry: impl FnOnce(&mut State<C>, R) -> R,
-    ) -> R {
+    pub fn or_retry<R: RetryOutcome>(self, result: R, policy: &RetryPolicy, retry: impl FnOnce(Self, R) -> R) -> R {
         if result.failure().is_some() {
-            let function = self.site.function;
-            return retry_out_of_line(Some(self), function, result, policy, started, retry);
+            return out_of_line(move || retry(self, result));
         }
         let site = self.site;
         self.succeeded(site, policy);
         result
     }
 
-    /// After an async first attempt: done on success, or the loop's state on
-    /// failure. `site` is the one this attempt was started [`at`](Self::at):
-    /// passed again because the pointer kept in the future is, to the
-    /// optimiser, a value read back from memory, while `site` is a constant
-    /// it can see through. (Always inlined: out of line, the state it
-    /// returns would be copied into the caller's future.)
-    #[inline(always)]
-    #[allow(clippy::inline_always, reason = "measured: see the doc comment")]
-    pub fn after<R: RetryOutcome, C: Clock>(
-        self,
-        site: &'static CallSite,
-        result: R,
-        policy: &RetryPolicy,
-        started: Option<C::Instant>,
-    ) -> First<R, C> {
+    /// After an async first attempt: done on success; on failure, the
+    /// attempt goes on in the retry loop, which makes its state with
+    /// [`FirstAttempt::into_resumed`]. `site` is the one this attempt was
+    /// started [`at`](Self::at): passed again because the pointer kept in
+    /// the future is, to the optimiser, a value read back from memory, while
+    /// `site` is a constant it can see through.
+    #[inline]
+    pub fn after<R: RetryOutcome>(self, site: &'static CallSite, result: R, policy: &RetryPolicy) -> First<R> {
         if result.failure().is_some() {
-            let state = self.into_resumed(site, policy, started);
-            return First::Failed(state, result);
+            return First::Failed(self, result);
         }
         self.succeeded(site, policy);
         First::Done(result)
@@ -629,7 +665,7 @@ impl FirstAttempt {
     /// from a call, it would be copied there.
     #[inline(always)]
     #[allow(clippy::inline_always, reason = "measured: see the doc comment")]
-    fn into_resumed<C: Clock>(
+    pub fn into_resumed<C: Clock>(
         self,
         site: &'static CallSite,
         policy: &RetryPolicy,
@@ -646,43 +682,27 @@ impl FirstAttempt {
 /// [`FirstAttempt::or_retry`] for a call that records nothing on its first
 /// attempt (`stats = false`, no budget): a first-try success costs one test.
 #[inline]
-pub fn or_retry<R: RetryOutcome, C: Clock>(
+#[cfg_attr(not(feature = "opentelemetry"), allow(unused_variables))]
+pub fn or_retry<R: RetryOutcome>(
     result: R,
     policy: &RetryPolicy,
-    started: Option<C::Instant>,
     function: &'static str,
-    retry: impl FnOnce(&mut State<C>, R) -> R,
+    retry: impl FnOnce(R) -> R,
 ) -> R {
-    if result.failure().is_some() {
-        return retry_out_of_line(None, function, result, policy, started, retry);
+    if first_succeeded(&result, policy, function) {
+        return result;
     }
-    #[cfg(feature = "opentelemetry")]
-    crate::observe::succeeded(function, 1, policy.max_attempts);
-    result
+    out_of_line(move || retry(result))
 }
 
 /// The retries of a sync call, after its first attempt: kept out of the
 /// caller, so a function whose first attempt succeeds is small enough to be
-/// inlined, and the loop can inline everything it calls.
+/// inlined, and the loop can inline everything it calls (its state is
+/// built in place there).
 #[cold]
 #[inline(never)]
-fn retry_out_of_line<R, C: Clock>(
-    first: Option<FirstAttempt>,
-    function: &'static str,
-    result: R,
-    policy: &RetryPolicy,
-    started: Option<C::Instant>,
-    retry: impl FnOnce(&mut State<C>, R) -> R,
-) -> R {
-    // Lent, not moved: a move would copy it.
-    let mut state = match first {
-        Some(first) => {
-            let site = first.site;
-            first.into_resumed(site, policy, started)
-        }
-        None => State::resume(policy, function, started),
-    };
-    retry(&mut state, result)
+fn out_of_line<R>(retries: impl FnOnce() -> R) -> R {
+    retries()
 }
 
 /// Whether the first attempt of a call that records nothing on it
@@ -697,21 +717,6 @@ pub fn first_succeeded<R: RetryOutcome>(result: &R, policy: &RetryPolicy, functi
     #[cfg(feature = "opentelemetry")]
     crate::observe::succeeded(function, 1, policy.max_attempts);
     true
-}
-
-/// [`FirstAttempt::after`] for a call that records nothing on its first
-/// attempt (`stats = false`, no budget): a first-try success returns at once.
-#[inline]
-pub fn after_first_attempt<R: RetryOutcome, C: Clock>(
-    result: R,
-    policy: &RetryPolicy,
-    started: Option<C::Instant>,
-    function: &'static str,
-) -> First<R, C> {
-    if first_succeeded(&result, policy, function) {
-        return First::Done(result);
-    }
-    First::Failed(State::resume(policy, function, started), result)
 }
 
 impl Drop for FirstAttempt {
