@@ -212,9 +212,10 @@ fn first_attempt_apart(
         (
             TokenStream::new(),
             quote_spanned! {span=>
-                if #private::first_succeeded(&#result, &#policy, #function_name) {
-                    return #result;
-                }
+                let #result = match #private::after_first_attempt(#result, &#policy, #function_name) {
+                    #private::First::Done(#result) => return #result,
+                    #private::First::Failed((), #result) => #result,
+                };
             },
             quote_spanned!(span=> #private::State::<#clock>::resume(&#policy, #function_name, #started)),
             quote_spanned!(span=> ::core::option::Option::None),

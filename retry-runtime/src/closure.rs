@@ -1,6 +1,6 @@
 //! Retrying a closure: the same loop as `#[retry]`, without the macro.
 
-use crate::__private::{State, Step, SyncClock, first_succeeded, started};
+use crate::__private::{First, State, Step, SyncClock, after_first_attempt, first_succeeded, started};
 use crate::event::RetryEvent;
 use crate::policy::RetryPolicy;
 use crate::verdict::{IntoVerdict, Verdict};
@@ -316,27 +316,39 @@ where
         N: Notify<E>,
     {
         let Retry { policy, mut operation, classify, notify, function } = self.inner;
+        // As the attribute does: the retries are a future of their own, so
+        // this one stays small on a first-try success, and the first
+        // failure's step runs before it: no error is held in a future.
         let started = started::<crate::__private::AsyncClock>(&policy);
-        let result = operation().await;
-        if first_succeeded(&result, &policy, function) {
-            return result;
-        }
-        let mut state = State::<crate::__private::AsyncClock>::resume(&policy, function, started);
-        // Each result lives within one turn, so none is held across a sleep.
-        let mut delay = match state.step(&policy, None, result, |e| classify.classify(e), |event| notify.notify(event))
-        {
-            Step::Return(result) => return result,
-            Step::Sleep(delay) => delay,
+        let result = match after_first_attempt(operation().await, &policy, function) {
+            First::Done(result) => return result,
+            First::Failed((), result) => result,
         };
-        loop {
-            if state.must_sleep(delay) {
-                state.sleep(delay).await;
-            }
-            let result = operation().await;
-            delay = match state.step(&policy, None, result, |e| classify.classify(e), |event| notify.notify(event)) {
+        let (handover, delay) = {
+            let mut state = State::<crate::__private::AsyncClock>::resume(&policy, function, started);
+            match state.step(&policy, None, result, |e| classify.classify(e), |event| notify.notify(event)) {
                 Step::Return(result) => return result,
-                Step::Sleep(delay) => delay,
-            };
+                Step::Sleep(delay) => (state.hand_over(), delay),
+            }
+        };
+        // Lent to the retries, not copied into them (the classifier and the
+        // hook are moved: lent, they would have to be `Sync` for a `Send` future).
+        let (policy, operation) = (&policy, &mut operation);
+        async move {
+            let mut state = State::<crate::__private::AsyncClock>::take_over(handover, policy, function, None);
+            let mut delay = delay;
+            loop {
+                if state.must_sleep(delay) {
+                    state.sleep(delay).await;
+                }
+                // Each result lives within one turn, so none is held across a sleep.
+                let result = operation().await;
+                delay = match state.step(policy, None, result, |e| classify.classify(e), |event| notify.notify(event)) {
+                    Step::Return(result) => return result,
+                    Step::Sleep(delay) => delay,
+                };
+            }
         }
+        .await
     }
 }

@@ -584,13 +584,17 @@ pub struct FirstAttempt {
     site: &'static CallSite,
 }
 
-/// What follows the first attempt of an async call that records something.
-pub enum First<R> {
+/// What follows the first attempt of an async call. The result is passed
+/// in and out by value: a result the caller borrowed (to test it) would
+/// count as held across the retries, and a non-`Send` error would make the
+/// future non-`Send`.
+pub enum First<R, T = FirstAttempt> {
     /// It succeeded: return this.
     Done(R),
-    /// It failed: go on in the loop ([`FirstAttempt::into_resumed`] makes
-    /// its state) with the failed result.
-    Failed(FirstAttempt, R),
+    /// It failed: go on in the loop (with [`FirstAttempt::into_resumed`]
+    /// making its state, for a call that records something) with the
+    /// failed result.
+    Failed(T, R),
 }
 
 impl FirstAttempt {
@@ -717,6 +721,13 @@ pub fn first_succeeded<R: RetryOutcome>(result: &R, policy: &RetryPolicy, functi
     #[cfg(feature = "opentelemetry")]
     crate::observe::succeeded(function, 1, policy.max_attempts);
     true
+}
+
+/// [`FirstAttempt::after`] for a call that records nothing on its first
+/// attempt (`stats = false`, no budget).
+#[inline]
+pub fn after_first_attempt<R: RetryOutcome>(result: R, policy: &RetryPolicy, function: &'static str) -> First<R, ()> {
+    if first_succeeded(&result, policy, function) { First::Done(result) } else { First::Failed((), result) }
 }
 
 impl Drop for FirstAttempt {

@@ -176,6 +176,13 @@ async fn non_send_error(calls: &AtomicU32) -> Result<u32, LocalError> {
     if n < 2 { Err(LocalError(Rc::from("busy"))) } else { Ok(n) }
 }
 
+/// The same with nothing recorded: the first attempt takes another path.
+#[retry(max = 3, base = "1ms", stats = false)]
+async fn non_send_error_unrecorded(calls: &AtomicU32) -> Result<u32, LocalError> {
+    let n = calls.fetch_add(1, Ordering::Relaxed);
+    if n < 2 { Err(LocalError(Rc::from("busy"))) } else { Ok(n) }
+}
+
 fn assert_send<T: Send>(value: T) -> T {
     value
 }
@@ -184,6 +191,9 @@ fn assert_send<T: Send>(value: T) -> T {
 async fn a_non_send_error_type_keeps_the_future_send() {
     let calls = AtomicU32::new(0);
     let result = assert_send(non_send_error(&calls)).await;
+    assert_eq!(result.ok(), Some(2));
+    let calls = AtomicU32::new(0);
+    let result = assert_send(non_send_error_unrecorded(&calls)).await;
     assert_eq!(result.ok(), Some(2));
 }
 
@@ -242,4 +252,23 @@ async fn closure_api_async() {
         .await;
     assert_eq!(result, Ok(2));
     assert_eq!(started.elapsed(), Duration::from_millis(150));
+}
+
+#[tokio::test(start_paused = true)]
+async fn closure_api_futures_are_send_with_a_non_send_error_and_a_non_sync_classifier() {
+    let calls = AtomicU32::new(0);
+    // `Cell` is `Send` but not `Sync`: a classifier lent across a sleep would make the future non-`Send`.
+    let classified = std::cell::Cell::new(0);
+    let policy = retry_runtime::RetryPolicy::new().max_attempts(3).base(Duration::from_millis(1));
+    let retried = policy
+        .retry_async(|| async {
+            let n = calls.fetch_add(1, Ordering::Relaxed);
+            if n < 2 { Err(LocalError(Rc::from("busy"))) } else { Ok(n) }
+        })
+        .when(move |_: &LocalError| {
+            classified.set(classified.get() + 1);
+            true
+        })
+        .call();
+    assert_eq!(assert_send(retried).await.ok(), Some(2));
 }
