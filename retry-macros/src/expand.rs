@@ -129,7 +129,7 @@ fn expand(args: &Args, retry_fn: &RetryFn) -> TokenStream {
     let body = if admit.is_none() && args.timeout.is_none() && !item::returns_impl_trait(&sig.output) {
         first_attempt_apart(args, &call, &turn, site, &internal)
     } else {
-        one_loop(&call, &turn, site.as_ref(), admit.as_ref(), storm::breaker(args).as_ref())
+        one_loop(&call, &turn, site.as_ref(), admit.as_ref())
     };
     quote! {
         #(#outer_attrs)*
@@ -283,13 +283,7 @@ fn first_attempt_apart(
 }
 
 /// Every attempt inside the loop, each admitted by the breaker first.
-fn one_loop(
-    call: &Call,
-    turn: &Turn,
-    site: Option<&TokenStream>,
-    admit: Option<&TokenStream>,
-    breaker: Option<&TokenStream>,
-) -> TokenStream {
+fn one_loop(call: &Call, turn: &Turn, site: Option<&TokenStream>, admit: Option<&TokenStream>) -> TokenStream {
     let Call { private, span, clock, bind_policy, policy, function_name, .. } = call;
     let Turn { state, result, delay, clones, attempt, sleep, step } = turn;
     let site_name = site_ident(*span);
@@ -301,7 +295,7 @@ fn one_loop(
     quote_spanned! {*span=>
         #site
         #bind_policy
-        let mut #state = #start #breaker;
+        let mut #state = #start;
         loop {
             #clones
             #admit
@@ -318,17 +312,18 @@ fn site_ident(span: Span) -> Ident {
     Ident::new("__RETRY_SITE", Span::mixed_site().located_at(span))
 }
 
-/// `static SITE: CallSite = …`, what the call records (its statistics, its
-/// budget); `None` when it records nothing.
+/// `static SITE: CallSite = …`: what the call records (its statistics, its
+/// budget) and the breaker it asks; `None` when it has none of them.
 fn call_site(args: &Args, private: &TokenStream, span: Span, function_name: &TokenStream) -> Option<TokenStream> {
     let stats = stats(args, private, span, function_name);
     let budget = storm::budget(args).unwrap_or_default();
-    if stats.is_empty() && budget.is_empty() {
+    let breaker = storm::breaker(args).unwrap_or_default();
+    if stats.is_empty() && budget.is_empty() && breaker.is_empty() {
         return None;
     }
     let site = site_ident(span);
     Some(quote_spanned! {span=>
-        static #site: #private::CallSite = #private::CallSite::new(#function_name) #stats #budget;
+        static #site: #private::CallSite = #private::CallSite::new(#function_name) #stats #budget #breaker;
     })
 }
 

@@ -15,7 +15,8 @@ pub(crate) fn budget(args: &Args) -> Option<TokenStream> {
     Some(quote_spanned!(path.span()=> .#with_budget(&#path)))
 }
 
-/// `.with_breaker(&C, "C")` on the state, located on the path.
+/// `.with_breaker(&C, "C")` on the call site, located on the path, so a
+/// `static` of the wrong type is reported there.
 pub(crate) fn breaker(args: &Args) -> Option<TokenStream> {
     let path = &args.breaker.as_ref()?.value;
     let name = path_text(path);

@@ -82,7 +82,9 @@ pub struct State<C: Clock> {
     /// each step is passed the same site, a constant it reads instead.
     /// `None` when the call records nothing.
     site: Option<&'static CallSite>,
-    breaker: Option<Circuit>,
+    /// The circuit breaker's permit for the attempt in flight (the breaker
+    /// itself is the call site's).
+    permit: Option<Permit>,
     /// Set once the call has its result: dropping an unfinished state is a cancellation.
     finished: bool,
     /// Between a failed attempt and the next: a cancellation there has no attempt in flight.
@@ -105,14 +107,6 @@ impl<C: Clock> Clone for Handover<C> {
 }
 
 impl<C: Clock> Copy for Handover<C> {}
-
-/// A circuit breaker, its name for logs, and the permit of the attempt in flight.
-#[derive(Debug)]
-struct Circuit {
-    breaker: &'static CircuitBreaker,
-    name: &'static str,
-    permit: Option<Permit>,
-}
 
 impl<C: Clock> State<C> {
     /// Starts a call of `function` under `policy`.
@@ -149,7 +143,7 @@ impl<C: Clock> State<C> {
             started,
             skipped: Duration::ZERO,
             site,
-            breaker: None,
+            permit: None,
             finished: false,
             sleeping: false,
         }
@@ -165,7 +159,10 @@ impl<C: Clock> State<C> {
     #[inline(always)]
     #[allow(clippy::inline_always, reason = "measured: a state returned from a call is copied")]
     pub fn hand_over(mut self) -> Handover<C> {
-        debug_assert!(self.attempts == 1 && self.breaker.is_none(), "handed over after the first attempt only");
+        debug_assert!(
+            self.attempts == 1 && self.site.and_then(CallSite::breaker).is_none(),
+            "handed over after the first attempt only, never with a breaker"
+        );
         self.finished = true;
         Handover { delays: self.delays, started: self.started }
     }
@@ -194,27 +191,19 @@ impl<C: Clock> State<C> {
         self.site.and_then(CallSite::stats)
     }
 
-    /// Asks `breaker` (named `name` in logs) before each attempt, and tells it each outcome.
-    #[inline]
-    #[must_use]
-    pub fn with_breaker(mut self, breaker: &'static CircuitBreaker, name: &'static str) -> Self {
-        self.breaker = Some(Circuit { breaker, name, permit: None });
-        self
-    }
-
     /// Asks the circuit breaker, if any, for the next attempt. On refusal the
     /// call is over: the caller returns the error converted from [`CircuitOpen`].
     #[inline]
     pub fn admit(&mut self) -> Result<(), CircuitOpen> {
-        let Some(slot) = &mut self.breaker else { return Ok(()) };
+        let Some((breaker, _)) = self.site.and_then(CallSite::breaker) else { return Ok(()) };
         // Only an open breaker looks at the time (for its cool-down): a
         // closed one is asked without reading the clock. If it opens between
         // the two reads, the zero time reads as "not cooled down yet" and
         // the attempt is refused, which is what an open breaker does anyway.
-        let now = if slot.breaker.is_open() { C::since_origin() } else { Duration::ZERO };
-        match slot.breaker.acquire_at(now) {
+        let now = if breaker.is_open() { C::since_origin() } else { Duration::ZERO };
+        match breaker.acquire_at(now) {
             Ok(permit) => {
-                slot.permit = Some(permit);
+                self.permit = Some(permit);
                 Ok(())
             }
             Err(open) => {
@@ -286,7 +275,7 @@ impl<C: Clock> State<C> {
         let stats = site.and_then(CallSite::stats);
         let Some(error) = result.failure() else {
             self.finished = true;
-            self.breaker_answered(false);
+            self.breaker_answered(site, false);
             if self.attempts == 0 {
                 // The happy path: one relaxed add, no clock, no lock.
                 if let Some(stats) = stats {
@@ -306,11 +295,11 @@ impl<C: Clock> State<C> {
         };
         self.attempts = self.attempts.saturating_add(1);
         let attempts_left = self.attempts < policy.max_attempts;
-        let verdict = if self.breaker.is_some() {
+        let verdict = if site.and_then(CallSite::breaker).is_some() {
             // The breaker counts only the failures the classifier calls
             // transient, so it needs the verdict even on the last attempt.
             let verdict = classify(error).into_verdict();
-            self.breaker_answered(!matches!(verdict, Verdict::Stop));
+            self.breaker_answered(site, !matches!(verdict, Verdict::Stop));
             attempts_left.then_some(verdict)
         } else {
             attempts_left.then(|| classify(error).into_verdict())
@@ -352,13 +341,12 @@ impl<C: Clock> State<C> {
     /// reports a state change that caused. A success in a closed breaker
     /// that has seen no failure is one load and reads no clock.
     #[inline]
-    fn breaker_answered(&mut self, failed: bool) {
-        let Some(slot) = &mut self.breaker else { return };
-        let Some(permit) = slot.permit.take() else { return };
+    fn breaker_answered(&mut self, site: Option<&'static CallSite>, failed: bool) {
+        let Some((breaker, name)) = site.and_then(CallSite::breaker) else { return };
+        let Some(permit) = self.permit.take() else { return };
         // Only a failure can open the breaker, the one change that dates itself.
         let now = if failed { C::since_origin() } else { Duration::ZERO };
-        if let Some(state) = slot.breaker.record_at(permit, failed, now) {
-            let name = slot.name;
+        if let Some(state) = breaker.record_at(permit, failed, now) {
             self.circuit_changed(name, state);
         }
     }
@@ -435,7 +423,7 @@ impl<C: Clock> State<C> {
         }
         // Sleeping only to be refused by the breaker would hold the caller
         // for nothing: an open breaker ends the call now, with its real error.
-        if self.breaker.as_ref().is_some_and(|slot| slot.breaker.is_open()) {
+        if site.and_then(CallSite::breaker).is_some_and(|(breaker, _)| breaker.is_open()) {
             return Err(Outcome::CircuitOpen);
         }
         // Paid last, so a retry that the deadline stops costs no token.
@@ -523,8 +511,8 @@ impl<C: Clock> State<C> {
     #[cold]
     #[inline(never)]
     fn cancelled(&mut self) {
-        if let Some(Circuit { breaker, permit: Some(permit), .. }) = &mut self.breaker {
-            breaker.release(*permit);
+        if let (Some((breaker, _)), Some(permit)) = (self.site.and_then(CallSite::breaker), self.permit.take()) {
+            breaker.release(permit);
         }
         self.refused(Outcome::Cancelled);
     }
@@ -544,13 +532,14 @@ pub struct CallSite {
     function: &'static str,
     stats: Option<(&'static Stats, &'static str)>,
     budget: Option<&'static RetryBudget>,
+    breaker: Option<(&'static CircuitBreaker, &'static str)>,
 }
 
 impl CallSite {
     /// A call site of `function` that records nothing.
     #[must_use]
     pub const fn new(function: &'static str) -> Self {
-        CallSite { function, stats: None, budget: None }
+        CallSite { function, stats: None, budget: None, breaker: None }
     }
 
     /// Records calls into `stats`, registered under `name` on first use.
@@ -567,9 +556,22 @@ impl CallSite {
         self
     }
 
+    /// Asks `breaker` (named `name` in logs) before each attempt, and tells
+    /// it each outcome.
+    #[must_use]
+    pub const fn with_breaker(mut self, breaker: &'static CircuitBreaker, name: &'static str) -> Self {
+        self.breaker = Some((breaker, name));
+        self
+    }
+
     #[inline]
     fn stats(&self) -> Option<&'static Stats> {
         self.stats.map(|(stats, _)| stats)
+    }
+
+    #[inline]
+    fn breaker(&self) -> Option<(&'static CircuitBreaker, &'static str)> {
+        self.breaker
     }
 }
 
