@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use crate::backoff::Backoff;
 use crate::jitter::{self, Jitter};
 use crate::policy::RetryPolicy;
 use crate::random::RandomSource;
@@ -30,21 +31,39 @@ impl Delays {
         if policy.base.is_zero() {
             return Duration::ZERO;
         }
-        self.next_scaled(*policy, retry, random)
+        let curve = Curve {
+            base: policy.base,
+            cap: policy.cap,
+            multiplier: policy.multiplier,
+            backoff: policy.backoff,
+            jitter: policy.jitter,
+        };
+        self.next_scaled(curve, retry, random)
     }
 
     /// [`Delays::next`] for a non-zero base: the float math and the draw.
-    /// The policy is copied in: lending it out of line would make the
-    /// caller keep its policy in memory and reload it after every attempt,
-    /// where a constant one could have folded away.
+    /// Given the curve, built here, rather than the policy: a copy of the
+    /// caller's policy would be elided and the policy itself lent out of
+    /// line, which makes the caller build it in memory before its first
+    /// attempt, and reload it after each.
     #[inline(never)]
-    fn next_scaled(&mut self, policy: RetryPolicy, retry: u32, random: &mut impl RandomSource) -> Duration {
-        if let Jitter::Decorrelated = policy.jitter {
-            let delay = jitter::decorrelated(policy.base, self.previous, policy.cap, random);
+    fn next_scaled(&mut self, curve: Curve, retry: u32, random: &mut impl RandomSource) -> Duration {
+        if let Jitter::Decorrelated = curve.jitter {
+            let delay = jitter::decorrelated(curve.base, self.previous, curve.cap, random);
             self.previous = delay;
             return delay;
         }
-        let nominal = policy.backoff.delay(retry, policy.base, policy.multiplier, policy.cap);
-        policy.jitter.apply(nominal, policy.cap, random).min(policy.cap)
+        let nominal = curve.backoff.delay(retry, curve.base, curve.multiplier, curve.cap);
+        curve.jitter.apply(nominal, curve.cap, random).min(curve.cap)
     }
+}
+
+/// What a delay is computed from: the policy without its limits.
+#[derive(Clone, Copy)]
+struct Curve {
+    base: Duration,
+    cap: Duration,
+    multiplier: f64,
+    backoff: Backoff,
+    jitter: Jitter,
 }
