@@ -120,6 +120,7 @@ fn expand(args: &Args, retry_fn: &RetryFn) -> TokenStream {
         bind_policy,
         policy,
         function_name,
+        site_arg,
     };
     // The first attempt is written out before the loop, so a first-try
     // success runs the body and returns: no state is built and no policy
@@ -152,6 +153,8 @@ struct Call {
     /// The constant policy, or the variable bound by `bind_policy`.
     policy: TokenStream,
     function_name: TokenStream,
+    /// `Some(&SITE)` when the call has a call site, else `None`.
+    site_arg: TokenStream,
 }
 
 /// What one turn of the loop is made of.
@@ -176,7 +179,7 @@ fn first_attempt_apart(
     site: Option<TokenStream>,
     internal: &impl Fn(&str) -> Ident,
 ) -> TokenStream {
-    let Call { private, span, clock, bind_policy, policy, function_name, .. } = call;
+    let Call { private, span, clock, bind_policy, policy, function_name, site_arg, .. } = call;
     let Turn { state, result, delay, clones, attempt, sleep, step } = turn;
     let span = *span;
     // A deadline starts its clock before the first attempt. Nothing else
@@ -196,7 +199,7 @@ fn first_attempt_apart(
     let first_name = internal("__retry_first");
     let site_name = site_ident(span);
     let recorded = site.is_some();
-    let (first, settle, resume, site_arg) = if let Some(site) = site {
+    let (first, settle, resume) = if let Some(site) = site {
         (
             quote_spanned!(span=> #site let #first_name = #private::FirstAttempt::at(&#site_name);),
             quote_spanned! {span=>
@@ -206,7 +209,6 @@ fn first_attempt_apart(
                 };
             },
             quote_spanned!(span=> #first_name.into_resumed::<#clock>(&#site_name, &#policy, #started)),
-            quote_spanned!(span=> ::core::option::Option::Some(&#site_name)),
         )
     } else {
         (
@@ -218,7 +220,6 @@ fn first_attempt_apart(
                 };
             },
             quote_spanned!(span=> #private::State::<#clock>::resume(&#policy, #function_name, #started)),
-            quote_spanned!(span=> ::core::option::Option::None),
         )
     };
     // Each result is bound inside one turn of the loop, so none is held
@@ -272,7 +273,7 @@ fn first_attempt_apart(
                     (#state.hand_over(), #delay)
                 };
                 async move {
-                    let mut #state = #private::State::<#clock>::take_over(#handover, &#policy, #function_name, #site_arg);
+                    let mut #state = #handover.into_state(&#policy, #function_name, #site_arg);
                     let mut #delay = #delay;
                     #rest_of_loop
                 }

@@ -332,7 +332,7 @@ where
         // hook are moved: lent, they would have to be `Sync` for a `Send` future).
         let (policy, operation) = (&policy, &mut operation);
         async move {
-            let mut state = State::<crate::__private::AsyncClock>::take_over(handover, policy, function, None);
+            let mut state = handover.into_state(policy, function, None);
             let mut delay = delay;
             loop {
                 if state.must_sleep(delay) {

@@ -99,14 +99,18 @@ pub struct Handover<C: Clock> {
     started: Option<C::Instant>,
 }
 
-// By hand: derived, they would ask the clock type itself to be `Copy`.
-impl<C: Clock> Clone for Handover<C> {
-    fn clone(&self) -> Self {
-        *self
+impl<C: Clock> Handover<C> {
+    /// The state of the retry loop that takes the call over from
+    /// [`State::hand_over`]: one attempt made, nothing slept yet.
+    #[inline(always)]
+    #[allow(clippy::inline_always, reason = "measured: a state returned from a call is copied")]
+    pub fn into_state(self, policy: &RetryPolicy, function: &'static str, site: Option<&'static CallSite>) -> State<C> {
+        let mut state = State::recording(policy, function, self.started, site);
+        state.attempts = 1;
+        state.delays = self.delays;
+        state
     }
 }
-
-impl<C: Clock> Copy for Handover<C> {}
 
 impl<C: Clock> State<C> {
     /// Starts a call of `function` under `policy`.
@@ -123,7 +127,8 @@ impl<C: Clock> State<C> {
         Self::recording(policy, function, started, None)
     }
 
-    /// [`State::resume`], recording what `site` says (statistics, budget).
+    /// [`State::resume`], recording what `site` says (statistics, budget,
+    /// breaker).
     /// Always inlined, so the state is built where it is kept
     /// (returned from a call, it was copied there: a `memcpy` per retried
     /// call in the benchmark).
@@ -153,7 +158,7 @@ impl<C: Clock> State<C> {
     /// step that followed its first (failed) attempt: the loop is a future of
     /// its own, so that the function's future stays small on a first-try
     /// success. What the loop needs is copied out, not the whole state
-    /// (which the loop rebuilds in place with [`State::take_over`]); the
+    /// (which the loop rebuilds in place with [`Handover::into_state`]); the
     /// failed result is not handed over at all, so a non-`Send` error
     /// cannot make the loop's future non-`Send`.
     #[inline(always)]
@@ -165,23 +170,6 @@ impl<C: Clock> State<C> {
         );
         self.finished = true;
         Handover { delays: self.delays, started: self.started }
-    }
-
-    /// The state of a retry loop that takes over a call from
-    /// [`State::hand_over`]: one attempt made, nothing slept yet.
-    #[inline(always)]
-    #[allow(clippy::inline_always, reason = "measured: a state returned from a call is copied")]
-    pub fn take_over(
-        handover: Handover<C>,
-        policy: &RetryPolicy,
-        function: &'static str,
-        site: Option<&'static CallSite>,
-    ) -> Self {
-        let Handover { delays, started } = handover;
-        let mut state = Self::recording(policy, function, started, site);
-        state.attempts = 1;
-        state.delays = delays;
-        state
     }
 
     /// Where this call's statistics go (for the cold paths; steps read the
@@ -443,16 +431,14 @@ impl<C: Clock> State<C> {
 
     /// Sleeps the thread (or records the delay inside a [`crate::testing::SleepRecorder`]).
     pub fn sleep_blocking(&mut self, delay: Duration) {
-        if crate::testing::intercept(delay) {
-            self.skipped = self.skipped.saturating_add(delay);
-        } else if !delay.is_zero() {
+        if self.must_sleep(delay) {
             std::thread::sleep(delay);
         }
     }
 
-    /// Whether an async call must wait `delay` on the timer: not for a zero
-    /// delay, nor inside a [`crate::testing::SleepRecorder`], which records
-    /// it instead. Asked before [`State::sleep`], so that no timer future is
+    /// Whether the call must wait `delay`: not for a zero delay, nor inside
+    /// a [`crate::testing::SleepRecorder`], which records it instead. An
+    /// async call asks before [`State::sleep`], so that no timer future is
     /// built (nor polled) for a sleep that does not happen.
     #[inline]
     pub fn must_sleep(&mut self, delay: Duration) -> bool {
@@ -524,9 +510,10 @@ pub fn started<C: Clock>(policy: &RetryPolicy) -> Option<C::Instant> {
     policy.deadline.map(|_| C::now())
 }
 
-/// What a `#[retry]` function records, fixed at compile time: the macro
-/// declares one `static` per function, so the first attempt keeps a single
-/// pointer, and everything read through it is a constant to the optimiser.
+/// What a `#[retry]` function records and the breaker it asks, fixed at
+/// compile time: the macro declares one `static` per function, so the first
+/// attempt keeps a single pointer, and everything read through it is a
+/// constant to the optimiser.
 #[derive(Debug)]
 pub struct CallSite {
     function: &'static str,
