@@ -175,8 +175,13 @@ async fn a_deadlock_is_retried_and_both_transfers_land() {
 
     let mut retried = one_to_two.retried();
     retried.extend(two_to_one.retried());
-    assert_eq!(retried, ["40P01"], "exactly one transaction must be chosen as the deadlock victim");
-    assert_eq!(one_to_two.attempts + two_to_one.attempts, 3);
+    // Usually one victim and one retry. But full jitter may retry the victim
+    // at once, before the survivor has taken the row the victim let go: the
+    // retry takes it first, and the two deadlock again (a CI run saw this).
+    // Every failure must still be a deadlock, and each one retried.
+    assert!(!retried.is_empty(), "one transaction must be chosen as the deadlock victim");
+    assert!(retried.iter().all(|code| code == "40P01"), "only deadlocks are retried: {retried:?}");
+    assert_eq!(one_to_two.attempts + two_to_one.attempts, 2 + u32::try_from(retried.len()).unwrap());
     assert_eq!(one_to_two.balance(1).await.unwrap(), 100 - 10 + 30);
     assert_eq!(one_to_two.balance(2).await.unwrap(), 100 + 10 - 30);
 }
