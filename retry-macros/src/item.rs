@@ -4,6 +4,7 @@ use proc_macro2::TokenStream;
 use syn::visit_mut::VisitMut;
 use syn::{FnArg, Ident, ItemFn, Pat, ReturnType, Signature, TraitItemFn, Type, TypeImplTrait, TypeParamBound};
 
+use crate::args::Args;
 use crate::errors::Errors;
 
 /// How the body is awaited and how the loop sleeps.
@@ -36,10 +37,17 @@ pub(crate) fn parse(tokens: &TokenStream) -> syn::Result<ItemFn> {
     }
 }
 
-/// Refuses what cannot be retried, reporting each reason in `errors`.
-pub(crate) fn classify(item: ItemFn, clone: &[Ident], errors: &mut Errors) -> Option<RetryFn> {
+/// Refuses what cannot be retried, or cannot be retried with these
+/// arguments, reporting each reason in `errors`.
+pub(crate) fn classify(item: ItemFn, args: &Args, errors: &mut Errors) -> Option<RetryFn> {
     let sig = &item.sig;
     let before = errors.count();
+    if let (None, Some(timeout)) = (&sig.asyncness, &args.timeout) {
+        errors.spanned(
+            &timeout.key,
+            "`timeout` needs an `async fn`: a running sync attempt cannot be stopped from outside (a thread cannot be interrupted). Set a timeout on the I/O the body does (a socket or driver timeout), or bound the whole call with `deadline`",
+        );
+    }
     if let Some(constness) = &sig.constness {
         errors.spanned(constness, "#[retry] cannot be used on a `const fn`: retrying sleeps between attempts, which a const context cannot do");
     }
@@ -58,7 +66,7 @@ pub(crate) fn classify(item: ItemFn, clone: &[Ident], errors: &mut Errors) -> Op
             format!("`{}` returns nothing: #[retry] needs a function returning `Result<T, E>`, so it can tell a failed attempt from a success", sig.ident),
         );
     }
-    for name in clone {
+    for name in args.clone.iter().flat_map(|clone| &clone.value) {
         check_clone_argument(sig, name, errors);
     }
     if errors.count() > before {
@@ -127,18 +135,4 @@ pub(crate) fn annotation_type(output: &ReturnType) -> Type {
             ty
         }
     }
-}
-
-/// Whether the declared return type names an `impl Trait`: each copy of the
-/// body would then define it with its own closure types, so the body must
-/// appear only once in the expansion.
-pub(crate) fn returns_impl_trait(output: &ReturnType) -> bool {
-    fn has_impl(tokens: proc_macro2::TokenStream) -> bool {
-        tokens.into_iter().any(|token| match token {
-            proc_macro2::TokenTree::Ident(ident) => ident == "impl",
-            proc_macro2::TokenTree::Group(group) => has_impl(group.stream()),
-            _ => false,
-        })
-    }
-    has_impl(quote::ToTokens::to_token_stream(output))
 }

@@ -11,7 +11,6 @@ mod args;
 mod errors;
 mod expand;
 mod item;
-mod storm;
 mod suggest;
 
 use proc_macro::TokenStream;

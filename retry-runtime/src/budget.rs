@@ -28,7 +28,7 @@ use std::fmt;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering::Relaxed};
 use std::time::Duration;
 
-use crate::clock::{Clock, SyncClock};
+use crate::clock::Timeline;
 
 /// Thousandths of a token per token: the bucket is fixed point, like gRPC's
 /// `tokenRatio`, which is specified to three decimal places.
@@ -308,7 +308,7 @@ impl RetryBudget {
     /// assert_eq!(budget.refusals(), 1);
     /// ```
     pub fn try_retry(&self) -> bool {
-        self.try_withdraw_with(SyncClock::since_origin)
+        self.try_withdraw_with(|| Timeline::Thread.now())
     }
 
     /// The tokens in the bucket now.
@@ -374,6 +374,17 @@ impl RetryBudget {
         // `Err` only means another call filled the bucket meanwhile.
         let _ = self.balance.fetch_update(Relaxed, Relaxed, |balance| {
             (balance < full).then(|| balance.saturating_add(self.ratio_milli).min(full))
+        });
+    }
+
+    /// Gives back the token of a retry that was paid for but never made (its
+    /// call was dropped between the payment and the sleep), up to the
+    /// capacity. A retry the per-second floor granted paid no token; giving
+    /// one back for it is harmless: the bucket only refills sooner.
+    pub(crate) fn refund(&self) {
+        let full = self.capacity_milli;
+        let _ = self.balance.fetch_update(Relaxed, Relaxed, |balance| {
+            (balance < full).then(|| balance.saturating_add(MILLI).min(full))
         });
     }
 

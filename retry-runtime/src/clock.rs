@@ -1,28 +1,15 @@
-//! The clocks the retry loop reads: the thread's for sync functions, tokio's
-//! for async ones (so paused time applies in tests), and one shared origin so
-//! that a `static` budget or breaker sees one timeline from both.
+//! The clocks a call reads: the thread's for sync functions, tokio's for
+//! async ones (so paused time applies in tests), both as the time since one
+//! shared origin, so that a `static` budget or breaker sees one timeline
+//! from both.
 
 use std::sync::OnceLock;
 use std::time::Duration;
 
-/// Where deadlines, cool-downs and rate floors are measured.
-pub trait Clock {
-    /// A point in time on this clock.
-    type Instant: Copy;
-    /// Now.
-    fn now() -> Self::Instant;
-    /// Time passed since `since`.
-    fn elapsed(since: Self::Instant) -> Duration;
-    /// Now, as the time passed since the process-wide origin (the first
-    /// reading of any clock). Shared state such as
-    /// [`crate::CircuitBreaker`] stores times in this form.
-    fn since_origin() -> Duration;
-}
-
-/// The zero of [`Clock::since_origin`]: a day before the first reading of
-/// any clock. The margin keeps every later reading after it, including
-/// tokio's paused clock, which starts where the real clock stood when its
-/// runtime was built (possibly before the first reading here).
+/// The zero of [`Timeline::now`]: a day before the first reading of any
+/// clock. The margin keeps every later reading after it, including tokio's
+/// paused clock, which starts where the real clock stood when its runtime
+/// was built (possibly before the first reading here).
 static ORIGIN: OnceLock<std::time::Instant> = OnceLock::new();
 
 fn since_origin(now: std::time::Instant) -> Duration {
@@ -31,50 +18,39 @@ fn since_origin(now: std::time::Instant) -> Duration {
     now.saturating_duration_since(*origin)
 }
 
-/// [`std::time::Instant`].
-#[derive(Debug)]
-pub enum SyncClock {}
-
-impl Clock for SyncClock {
-    type Instant = std::time::Instant;
-    fn now() -> Self::Instant {
-        std::time::Instant::now()
-    }
-    fn elapsed(since: Self::Instant) -> Duration {
-        since.elapsed()
-    }
-    fn since_origin() -> Duration {
-        since_origin(std::time::Instant::now())
-    }
+/// Which clock a call reads, as a value: the engine is compiled once for
+/// both, not once per clock.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Timeline {
+    /// [`std::time::Instant`]: sync functions, the closure API's `call`,
+    /// breakers and budgets used by hand.
+    Thread,
+    /// [`tokio::time::Instant`]: async functions, so paused and advanced
+    /// time in tests applies.
+    #[cfg(feature = "tokio")]
+    Tokio,
 }
 
-/// [`tokio::time::Instant`]: paused and advanced time in tests applies.
-#[cfg(feature = "tokio")]
-#[derive(Debug)]
-pub enum AsyncClock {}
-
-#[cfg(feature = "tokio")]
-impl Clock for AsyncClock {
-    type Instant = tokio::time::Instant;
-    fn now() -> Self::Instant {
-        tokio::time::Instant::now()
-    }
-    fn elapsed(since: Self::Instant) -> Duration {
-        since.elapsed()
-    }
-    fn since_origin() -> Duration {
-        since_origin(tokio::time::Instant::now().into_std())
+impl Timeline {
+    /// Now, as the time since the process-wide origin.
+    #[inline]
+    pub(crate) fn now(self) -> Duration {
+        match self {
+            Timeline::Thread => since_origin(std::time::Instant::now()),
+            #[cfg(feature = "tokio")]
+            Timeline::Tokio => since_origin(tokio::time::Instant::now().into_std()),
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::{Clock, SyncClock};
+    use super::Timeline;
 
     #[test]
     fn time_since_origin_never_goes_back() {
-        let first = SyncClock::since_origin();
-        let second = SyncClock::since_origin();
+        let first = Timeline::Thread.now();
+        let second = Timeline::Thread.now();
         assert!(second >= first);
     }
 }

@@ -1,6 +1,7 @@
 //! Retrying a closure: the same loop as `#[retry]`, without the macro.
 
-use crate::__private::{First, State, Step, SyncClock, after_first_attempt, first_succeeded, started};
+use crate::describe;
+use crate::engine::{Call, CallSite, Step};
 use crate::event::RetryEvent;
 use crate::policy::RetryPolicy;
 use crate::verdict::{IntoVerdict, Verdict};
@@ -241,41 +242,17 @@ where
         C: Classify<E>,
         N: Notify<E>,
     {
-        // As the attribute does: the first attempt runs before any state
-        // exists, so a first-try success costs the operation alone. Taken
-        // apart so that only what the retries lend out is kept in memory,
-        // and only once they start.
         let Retry { policy, mut operation, classify, notify, function } = self;
-        let started = started::<SyncClock>(&policy);
-        let result = operation();
-        if first_succeeded(&result, &policy, function) {
-            return result;
+        let site = CallSite::new(function, policy);
+        let mut call = Call::sync(&site, None);
+        loop {
+            let result = operation();
+            let step = call.step(result, |e| classify.classify(e), |event| notify.notify(event), describe::by_type_name);
+            match step {
+                Step::Return(result) => return result,
+                Step::Sleep(delay) => call.sleep_blocking(delay),
+            }
         }
-        retry_after_first(policy, operation, &classify, &notify, function, started, result)
-    }
-}
-
-/// The retries of [`Retry::call`] after a failed first attempt. Inlined
-/// like `call`: the caller's policy, usually a constant, then folds into
-/// the loop (out of line, the benchmark's retry path measured 166
-/// instructions instead of 93, and its happy path 3 fewer).
-#[inline]
-fn retry_after_first<T, E>(
-    policy: RetryPolicy,
-    mut operation: impl FnMut() -> Result<T, E>,
-    classify: &impl Classify<E>,
-    notify: &impl Notify<E>,
-    function: &'static str,
-    started: Option<<SyncClock as crate::clock::Clock>::Instant>,
-    mut result: Result<T, E>,
-) -> Result<T, E> {
-    let mut state = State::<SyncClock>::resume(&policy, function, started);
-    loop {
-        match state.step(&policy, None, result, |e| classify.classify(e), |event| notify.notify(event)) {
-            Step::Return(result) => return result,
-            Step::Sleep(delay) => state.sleep_blocking(delay),
-        }
-        result = operation();
     }
 }
 
@@ -313,39 +290,19 @@ where
         N: Notify<E>,
     {
         let Retry { policy, mut operation, classify, notify, function } = self.inner;
-        // As the attribute does: the retries are a future of their own, so
-        // this one stays small on a first-try success, and the first
-        // failure's step runs before it: no error is held in a future.
-        let started = started::<crate::__private::AsyncClock>(&policy);
-        let result = match after_first_attempt(operation().await, &policy, function) {
-            First::Done(result) => return result,
-            First::Failed((), result) => result,
-        };
-        let (handover, delay) = {
-            let mut state = State::<crate::__private::AsyncClock>::resume(&policy, function, started);
-            match state.step(&policy, None, result, |e| classify.classify(e), |event| notify.notify(event)) {
+        let site = CallSite::new(function, policy);
+        let mut call = Call::tokio(&site, None);
+        loop {
+            let result = operation().await;
+            // Bound apart from the sleep: a result held across it would make
+            // the future non-`Send` for a non-`Send` error.
+            let delay = match call.step(result, |e| classify.classify(e), |event| notify.notify(event), describe::by_type_name) {
                 Step::Return(result) => return result,
-                Step::Sleep(delay) => (state.hand_over(), delay),
-            }
-        };
-        // Lent to the retries, not copied into them (the classifier and the
-        // hook are moved: lent, they would have to be `Sync` for a `Send` future).
-        let (policy, operation) = (&policy, &mut operation);
-        async move {
-            let mut state = handover.into_state(policy, function, None);
-            let mut delay = delay;
-            loop {
-                if state.must_sleep(delay) {
-                    state.sleep(delay).await;
-                }
-                // Each result lives within one turn, so none is held across a sleep.
-                let result = operation().await;
-                delay = match state.step(policy, None, result, |e| classify.classify(e), |event| notify.notify(event)) {
-                    Step::Return(result) => return result,
-                    Step::Sleep(delay) => delay,
-                };
+                Step::Sleep(delay) => delay,
+            };
+            if !delay.is_zero() {
+                call.sleep(delay).await;
             }
         }
-        .await
     }
 }

@@ -51,6 +51,22 @@ pub(crate) fn to_f64_nanos(duration: Duration) -> f64 {
     to_nanos(duration) as f64
 }
 
+/// `100ms`, `2600ms`, `12.5s`, `250µs`: a delay as a person reads it in a log line.
+pub(crate) struct Human(pub(crate) Duration);
+
+impl std::fmt::Display for Human {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let d = self.0;
+        if d < Duration::from_millis(1) {
+            write!(f, "{}µs", d.as_micros())
+        } else if d < Duration::from_secs(10) {
+            write!(f, "{}ms", d.as_millis())
+        } else {
+            write!(f, "{:.1}s", d.as_secs_f64())
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -27,7 +27,7 @@ use std::time::Duration;
 /// ```
 #[derive(Debug)]
 pub struct RetryEvent<'a, E> {
-    pub(crate) function: &'static str,
+    pub(crate) function: crate::name::FunctionName,
     pub(crate) attempt: u32,
     pub(crate) max_attempts: u32,
     pub(crate) error: &'a E,
@@ -35,9 +35,11 @@ pub struct RetryEvent<'a, E> {
 }
 
 impl<'a, E> RetryEvent<'a, E> {
-    /// The retried function: module path and name, such as `my_app::repo::load`.
+    /// The retried function: module path and name, such as
+    /// `my_app::repo::load`, with the `Self` type of a method
+    /// (`my_app::repo::Repo::load`).
     pub fn function(&self) -> &'static str {
-        self.function
+        self.function.get()
     }
 
     /// The attempt that failed, 1-based.

@@ -88,11 +88,16 @@ pub(crate) fn retrying(function: &'static str, delay: Duration) {
     instruments.backoff.record(delay.as_secs_f64(), &attributes);
 }
 
-/// The call's last attempt: `outcome` is `success` or a failure's `Outcome::name`.
-pub(crate) fn ended(function: &'static str, outcome: &'static str) {
+/// The call ended: `outcome` is `success` or a failure's `Outcome::name`;
+/// `unrecorded` attempts of it were not counted by [`retrying`] (the last
+/// one, or none for a call refused before an attempt or dropped while
+/// sleeping).
+pub(crate) fn ended(function: &'static str, outcome: &'static str, unrecorded: u32) {
     let instruments = get();
     let function = KeyValue::new("retry.function", function);
-    instruments.attempts.add(1, std::slice::from_ref(&function));
+    if unrecorded > 0 {
+        instruments.attempts.add(u64::from(unrecorded), std::slice::from_ref(&function));
+    }
     if outcome == "success" {
         instruments.successes.add(1, &[function]);
     } else {

@@ -5,7 +5,7 @@ use std::time::Duration;
 use crate::backoff::Backoff;
 use crate::jitter::Jitter;
 use crate::random::{PerThread, RandomSource, Seeded};
-use crate::schedule::Delays;
+use crate::schedule::{Curve, Delays};
 
 /// A retry policy: plain data, built with chained setters.
 ///
@@ -222,6 +222,17 @@ impl RetryPolicy {
         Ok(self)
     }
 
+    /// What the delays are computed from.
+    pub(crate) const fn curve(&self) -> Curve {
+        Curve {
+            base: self.base,
+            cap: self.cap,
+            multiplier: self.multiplier,
+            backoff: self.backoff,
+            jitter: self.jitter,
+        }
+    }
+
     /// The delays before retry 1, 2, …, `max_attempts − 1`, drawn from a
     /// generator seeded with `seed`: the same seed gives the same delays.
     ///
@@ -310,7 +321,7 @@ impl<R: RandomSource> Iterator for Schedule<R> {
         if self.remaining() == 0 {
             return None;
         }
-        let delay = self.delays.next(&self.policy, self.next_retry, &mut self.random);
+        let delay = self.delays.next(self.policy.curve(), self.next_retry, &mut self.random);
         self.next_retry += 1;
         Some(delay)
     }

@@ -4,7 +4,6 @@ use std::time::Duration;
 
 use crate::backoff::Backoff;
 use crate::jitter::{self, Jitter};
-use crate::policy::RetryPolicy;
 use crate::random::RandomSource;
 
 /// The memory a delay sequence needs between retries: only decorrelated
@@ -19,35 +18,18 @@ impl Delays {
         Delays { previous: Duration::ZERO }
     }
 
-    /// The delay before retry `retry` (1-based) under `policy`.
+    /// The delay before retry `retry` (1-based) on `curve`.
     ///
     /// The nominal delay is capped, jitter is applied to the capped value, and
     /// the result is capped again: jitter never collapses at the cap, and no
     /// delay exceeds it.
     #[inline]
-    pub(crate) fn next(&mut self, policy: &RetryPolicy, retry: u32, random: &mut impl RandomSource) -> Duration {
+    pub(crate) fn next(&mut self, curve: Curve, retry: u32, random: &mut impl RandomSource) -> Duration {
         // Every strategy scales `base` (decorrelated draws from [base, 3·prev]),
         // so a zero base means zero delays: skip the float math and the draw.
-        if policy.base.is_zero() {
+        if curve.base.is_zero() {
             return Duration::ZERO;
         }
-        let curve = Curve {
-            base: policy.base,
-            cap: policy.cap,
-            multiplier: policy.multiplier,
-            backoff: policy.backoff,
-            jitter: policy.jitter,
-        };
-        self.next_scaled(curve, retry, random)
-    }
-
-    /// [`Delays::next`] for a non-zero base: the float math and the draw.
-    /// Given the curve, built here, rather than the policy: a copy of the
-    /// caller's policy would be elided and the policy itself lent out of
-    /// line, which makes the caller build it in memory before its first
-    /// attempt, and reload it after each.
-    #[inline(never)]
-    fn next_scaled(&mut self, curve: Curve, retry: u32, random: &mut impl RandomSource) -> Duration {
         if let Jitter::Decorrelated = curve.jitter {
             let delay = jitter::decorrelated(curve.base, self.previous, curve.cap, random);
             self.previous = delay;
@@ -58,12 +40,13 @@ impl Delays {
     }
 }
 
-/// What a delay is computed from: the policy without its limits.
-#[derive(Clone, Copy)]
-struct Curve {
-    base: Duration,
-    cap: Duration,
-    multiplier: f64,
-    backoff: Backoff,
-    jitter: Jitter,
+/// What a delay is computed from: a policy without its limits
+/// (`RetryPolicy::curve`).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Curve {
+    pub(crate) base: Duration,
+    pub(crate) cap: Duration,
+    pub(crate) multiplier: f64,
+    pub(crate) backoff: Backoff,
+    pub(crate) jitter: Jitter,
 }

@@ -2,9 +2,20 @@
 //! it waits, and how many calls still fail.
 //!
 //! Every `#[retry]` function records into its own [`Stats`], registered on
-//! its first call under its name (module path and function name). Read them
-//! all with [`snapshot`], or one with [`Stats::snapshot`]; both print as a
-//! table.
+//! its first call under its name. Read them all with [`snapshot`], or one
+//! with [`Stats::snapshot`]; both print as a table.
+//!
+//! # How functions are named
+//!
+//! A function's name is its path as [`std::any::type_name`] writes it: the
+//! module path and the function (`app::repo::load`), with the `Self` type of
+//! a method (`app::repo::Repo::load`), the trait of a trait impl's method
+//! (`<app::repo::Pg as app::repo::Store>::load`, with `_` for generic
+//! parameters), and the enclosing function of a function declared inside
+//! another (`app::main::load`). So two methods called `load` of two types in
+//! one module are two entries. Logs (`retry.function`), metrics and
+//! [`crate::RetryEvent::function`] use the same name. A shared `static`
+//! ([`Stats`] named with `stats = PATH`) is listed under the `static`'s path.
 //!
 //! ```
 //! use retry_runtime::{retry, stats};
@@ -16,7 +27,8 @@
 //!
 //! load(&std::cell::Cell::new(true)).unwrap();
 //! let all = stats::snapshot();
-//! let load = all.get(concat!(module_path!(), "::load")).unwrap();
+//! // Declared inside this example's `main`: `…::main::load`.
+//! let load = all.functions.iter().find(|f| f.name.ends_with("::main::load")).unwrap();
 //! assert_eq!((load.calls, load.attempts, load.retried_successes), (1, 2, 1));
 //! println!("{all}");
 //! ```
@@ -43,6 +55,8 @@ use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::Relaxed};
 use std::sync::{Mutex, OnceLock, PoisonError};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use crate::outcome::Outcome;
 
 /// The counters of one function, or of several sharing a `static`.
 ///
@@ -98,39 +112,6 @@ pub struct Stats {
 impl Default for Stats {
     fn default() -> Self {
         Self::new()
-    }
-}
-
-/// How a call ended, for [`Stats`], logs and metrics.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Outcome {
-    /// `Ok`, after this many attempts.
-    Success,
-    /// The attempts or the deadline ran out.
-    Exhausted,
-    /// The classifier refused to retry.
-    NonRetryable,
-    /// The retry budget refused the next retry.
-    BudgetRefused,
-    /// The circuit breaker was open: before the first attempt, before a
-    /// retry, or because this call's failure just opened it.
-    CircuitOpen,
-    /// The call was dropped (its future cancelled, or its body panicked)
-    /// before it returned.
-    Cancelled,
-}
-
-impl Outcome {
-    /// The name logs and metrics (`retry.outcome`) give it.
-    pub(crate) fn name(self) -> &'static str {
-        match self {
-            Outcome::Success => "success",
-            Outcome::Exhausted => "exhausted",
-            Outcome::NonRetryable => "non_retryable",
-            Outcome::BudgetRefused => "budget_refused",
-            Outcome::CircuitOpen => "circuit_open",
-            Outcome::Cancelled => "cancelled",
-        }
     }
 }
 
@@ -202,10 +183,12 @@ impl Stats {
         }
     }
 
+    /// Registers these counters on their first use, under the name `name`
+    /// gives (asked only then): one relaxed load afterwards.
     #[inline]
-    pub(crate) fn ensure_registered(&'static self, name: &'static str) {
+    pub(crate) fn ensure_registered_with(&'static self, name: impl FnOnce() -> &'static str) {
         if !self.registered.load(Relaxed) {
-            self.register(name);
+            self.register(name());
         }
     }
 
@@ -525,7 +508,7 @@ fn row(stats: &FunctionStats) -> [String; 15] {
         stats.failures.to_string(),
         stats.non_retryable_failures.to_string(),
         stats.retries.to_string(),
-        crate::observe::Human(stats.slept).to_string(),
+        crate::duration::Human(stats.slept).to_string(),
         percent(stats.success_rate()),
         format!("{}/{}/{}/{}/{}", h[0], h[1], h[2], h[3], h[4]),
         stats.budget_refusals.to_string(),

@@ -68,7 +68,7 @@ impl TimedOut {
 
 impl fmt::Display for TimedOut {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "attempt timed out after {}", crate::observe::Human(self.limit))
+        write!(f, "attempt timed out after {}", crate::duration::Human(self.limit))
     }
 }
 

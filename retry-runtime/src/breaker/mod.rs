@@ -9,7 +9,7 @@ use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::time::Duration;
 
-use crate::clock::{Clock, SyncClock};
+use crate::clock::Timeline;
 
 mod word;
 
@@ -509,7 +509,7 @@ impl CircuitBreaker {
     /// # Ok::<(), retry_runtime::CircuitOpen>(())
     /// ```
     pub fn try_acquire(&self) -> Result<BreakerPermit<'_>, CircuitOpen> {
-        let permit = self.acquire_at(SyncClock::since_origin())?;
+        let permit = self.acquire_at(Timeline::Thread.now())?;
         Ok(BreakerPermit { breaker: self, permit: Some(permit) })
     }
 
@@ -680,7 +680,7 @@ impl BreakerPermit<'_> {
 
     fn report(&mut self, failed: bool) -> Option<CircuitState> {
         let permit = self.permit.take()?;
-        self.breaker.record_at(permit, failed, SyncClock::since_origin())
+        self.breaker.record_at(permit, failed, Timeline::Thread.now())
     }
 }
 

@@ -1,0 +1,555 @@
+//! The retry engine: the state machine of one retried call.
+//!
+//! A call is admitted (by its circuit breaker, if any), makes an attempt,
+//! has the attempt's error classified, decides (another attempt after a
+//! delay, or the end), sleeps, and records what happened. The code
+//! `#[retry]` expands to and the closure API ([`crate::Retry`]) both drive
+//! this one machine: a [`Call`] built from a [`CallSite`], stepped after each
+//! attempt with [`Call::step`].
+//!
+//! What depends on the retried function's types (running the body,
+//! classifying its error, describing it, the `on_retry` hook) is the small
+//! generic [`Call::step`]; everything else (delays, random draws, clocks,
+//! statistics, budget, breaker, logs, metrics) is ordinary code compiled
+//! once, here.
+
+use std::fmt;
+use std::time::Duration;
+
+use crate::breaker::{CircuitBreaker, CircuitOpen, Permit};
+use crate::budget::RetryBudget;
+use crate::clock::Timeline;
+use crate::describe::ErrorText;
+use crate::event::RetryEvent;
+use crate::name::FunctionName;
+use crate::observe;
+use crate::outcome::{Ended, Outcome, Retried};
+use crate::policy::RetryPolicy;
+use crate::random::PerThread;
+use crate::schedule::Delays;
+use crate::stats::Stats;
+use crate::verdict::{IntoVerdict, Verdict};
+
+/// What a retried function is, fixed at compile time: its name, its
+/// policy, what it records and the breaker it asks. `#[retry]` declares one
+/// `static` per function, so everything the engine reads through it is a
+/// constant.
+#[derive(Debug)]
+pub struct CallSite {
+    name: FunctionName,
+    policy: RetryPolicy,
+    stats: Option<(&'static Stats, Option<&'static str>)>,
+    budget: Option<&'static RetryBudget>,
+    breaker: Option<(&'static CircuitBreaker, &'static str)>,
+    timeout: Option<Duration>,
+}
+
+impl CallSite {
+    /// A function named `name`, retried under `policy`, recording nothing.
+    #[must_use]
+    pub const fn new(name: &'static str, policy: RetryPolicy) -> Self {
+        CallSite { name: FunctionName::Given(name), policy, stats: None, budget: None, breaker: None, timeout: None }
+    }
+
+    /// A function named by the item `marker` nested in it: the marker's type
+    /// name (`app::Repo::load::marker`) without its last segment. Unlike
+    /// `module_path!()`, that path names the `Self` type of a method, so
+    /// `A::load` and `B::load` in one module are two functions.
+    #[must_use]
+    pub const fn inside(marker: fn() -> &'static str, policy: RetryPolicy) -> Self {
+        CallSite { name: FunctionName::Inside(marker), policy, stats: None, budget: None, breaker: None, timeout: None }
+    }
+
+    /// Counts calls into `stats`, listed under this function's name, or
+    /// under `name` when given (a shared `static`).
+    #[must_use]
+    pub const fn with_stats(mut self, stats: &'static Stats, name: Option<&'static str>) -> Self {
+        self.stats = Some((stats, name));
+        self
+    }
+
+    /// Pays for each retry from `budget` (and deposits once per call).
+    #[must_use]
+    pub const fn with_budget(mut self, budget: &'static RetryBudget) -> Self {
+        self.budget = Some(budget);
+        self
+    }
+
+    /// Asks `breaker` (named `name` in logs) before each attempt, and tells
+    /// it each outcome.
+    #[must_use]
+    pub const fn with_breaker(mut self, breaker: &'static CircuitBreaker, name: &'static str) -> Self {
+        self.breaker = Some((breaker, name));
+        self
+    }
+
+    /// Drops each attempt of an async call after `timeout` (see [`Call::within_timeout`]).
+    #[must_use]
+    pub const fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// The policy the attribute's arguments make.
+    #[must_use]
+    pub const fn policy(&self) -> &RetryPolicy {
+        &self.policy
+    }
+
+    /// The function's name in statistics, logs, metrics and [`RetryEvent::function`].
+    pub(crate) fn function(&self) -> &'static str {
+        self.name.get()
+    }
+
+    #[inline]
+    fn stats(&self) -> Option<&'static Stats> {
+        self.stats.map(|(stats, _)| stats)
+    }
+}
+
+/// The return type of a retried function: a `Result`, possibly through an alias.
+#[diagnostic::on_unimplemented(
+    message = "#[retry] needs a function returning `Result`, but this one returns `{Self}`",
+    label = "not a `Result`",
+    note = "only an `Err` can be retried: return `Result<T, E>` (or an alias such as `std::io::Result<T>`)"
+)]
+pub trait RetryOutcome {
+    /// The error the classifier sees.
+    type Error;
+    /// The error of a failed attempt, `None` on success.
+    fn failure(&self) -> Option<&Self::Error>;
+}
+
+impl<T, E> RetryOutcome for Result<T, E> {
+    type Error = E;
+
+    #[inline]
+    fn failure(&self) -> Option<&E> {
+        self.as_ref().err()
+    }
+}
+
+/// A call's result made from something that is not an attempt's: the
+/// refusal of an open breaker ([`CircuitOpen`]) or an attempt that ran out
+/// of time ([`crate::TimedOut`]), as `Err(E::from(…))`.
+pub trait FromRefusal<X> {
+    /// The result carrying `refusal`.
+    fn from_refusal(refusal: X) -> Self;
+}
+
+impl<T, E: From<X>, X> FromRefusal<X> for Result<T, E> {
+    #[inline]
+    fn from_refusal(refusal: X) -> Self {
+        Err(E::from(refusal))
+    }
+}
+
+/// What follows an attempt.
+#[derive(Debug)]
+pub enum Step<R> {
+    /// Return this result: a success, a permanent error, or the last error.
+    Return(R),
+    /// Sleep this long (zero: not at all), then make the next attempt. The
+    /// failed attempt's error is already dropped, so nothing of it is held
+    /// across the sleep.
+    Sleep(Duration),
+}
+
+/// Where a call is, for what its end records if it is dropped there.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Phase {
+    /// An attempt is running (or about to).
+    Attempting,
+    /// A retry was decided and paid for; the `on_retry` hook is running.
+    Notifying,
+    /// Sleeping before the next attempt.
+    Sleeping,
+    /// The call has its result.
+    Finished,
+}
+
+/// One retried call: made from a [`CallSite`] before the first attempt,
+/// stepped after each with [`Call::step`].
+///
+/// Making it reads no clock unless the policy has a deadline, and draws no
+/// random number: that waits for the first failure. Dropping it before the
+/// call returned (a cancelled future, a panicking body, classifier or hook)
+/// records the call as cancelled, gives back a circuit breaker's permit and
+/// a retry's budget token that were not used.
+#[derive(Debug)]
+pub struct Call<'a> {
+    site: &'a CallSite,
+    policy: &'a RetryPolicy,
+    /// Attempts that returned a failure.
+    failures: u32,
+    phase: Phase,
+    timeline: Timeline,
+    /// The breaker's permit for the next attempt, asked for before the
+    /// sleep that precedes it: a breaker that opens during the sleep does
+    /// not turn a call whose attempts ran into a refusal.
+    permit: Option<Permit>,
+    /// When the deadline passes, on the timeline.
+    deadline: Option<Duration>,
+    delays: Delays,
+}
+
+impl<'a> Call<'a> {
+    /// A call of a sync function under `policy`, or the site's own policy.
+    #[inline]
+    #[must_use]
+    pub fn sync(site: &'a CallSite, policy: Option<&'a RetryPolicy>) -> Self {
+        Self::start(site, policy, Timeline::Thread)
+    }
+
+    /// A call of an async function under `policy`, or the site's own policy:
+    /// its deadline is measured on tokio's clock, so paused time applies.
+    #[cfg(feature = "tokio")]
+    #[inline]
+    #[must_use]
+    pub fn tokio(site: &'a CallSite, policy: Option<&'a RetryPolicy>) -> Self {
+        Self::start(site, policy, Timeline::Tokio)
+    }
+
+    #[inline]
+    fn start(site: &'a CallSite, policy: Option<&'a RetryPolicy>, timeline: Timeline) -> Self {
+        if let Some((stats, _)) = site.stats {
+            stats.ensure_registered_with(|| site.stats.and_then(|(_, name)| name).unwrap_or_else(|| site.function()));
+        }
+        let policy = match policy {
+            Some(policy) => policy,
+            None => &site.policy,
+        };
+        let deadline = match policy.deadline {
+            Some(deadline) => Some(timeline.now().saturating_add(deadline)),
+            None => None,
+        };
+        Call {
+            site,
+            policy,
+            failures: 0,
+            phase: Phase::Attempting,
+            timeline,
+            permit: None,
+            deadline,
+            delays: Delays::new(),
+        }
+    }
+
+    /// Asks the circuit breaker, if any, for the first attempt (the others
+    /// asked it before their sleep). On refusal the call is over: the caller
+    /// returns the error made from [`CircuitOpen`].
+    #[inline]
+    pub fn admit(&mut self) -> Result<(), CircuitOpen> {
+        if self.site.breaker.is_none() || self.permit.is_some() {
+            return Ok(());
+        }
+        self.admit_first()
+    }
+
+    #[inline(never)]
+    fn admit_first(&mut self) -> Result<(), CircuitOpen> {
+        match self.ask_breaker() {
+            Some(Err(open)) => {
+                self.end(Outcome::CircuitOpen, 0, &CircuitOpen);
+                Err(open)
+            }
+            Some(Ok(permit)) => {
+                self.permit = Some(permit);
+                Ok(())
+            }
+            None => Ok(()),
+        }
+    }
+
+    /// Decides what follows an attempt that returned `result`.
+    ///
+    /// `classify` is asked about every failure, the last one included, and
+    /// `notify` only when a retry will really be made. `describe` writes an
+    /// error in logs.
+    #[inline]
+    pub fn step<R, V>(
+        &mut self,
+        result: R,
+        classify: impl FnOnce(&R::Error) -> V,
+        notify: impl FnOnce(&RetryEvent<'_, R::Error>),
+        describe: impl Fn(&R::Error, &mut fmt::Formatter<'_>) -> fmt::Result,
+    ) -> Step<R>
+    where
+        R: RetryOutcome,
+        V: IntoVerdict,
+    {
+        let Some(error) = result.failure() else {
+            self.succeeded();
+            return Step::Return(result);
+        };
+        let verdict = classify(error).into_verdict();
+        let text = ErrorText(error, &describe);
+        let Some(delay) = self.failed(verdict, &text) else {
+            return Step::Return(result);
+        };
+        notify(&RetryEvent {
+            function: self.site.name,
+            attempt: self.failures,
+            max_attempts: self.policy.max_attempts,
+            error,
+            delay,
+        });
+        Step::Sleep(self.retrying(delay, &text))
+    }
+
+    /// The attempt succeeded. A first-try success without a breaker costs
+    /// one relaxed add to the statistics and one load of the budget.
+    #[inline]
+    fn succeeded(&mut self) {
+        if self.failures == 0 && self.site.breaker.is_none() && !observe::REPORTS_FIRST_TRY {
+            self.phase = Phase::Finished;
+            if let Some(budget) = self.site.budget {
+                budget.deposit();
+            }
+            if let Some(stats) = self.site.stats() {
+                stats.record_first_try_success();
+            }
+        } else {
+            self.succeeded_at_last();
+        }
+    }
+
+    #[inline(never)]
+    fn succeeded_at_last(&mut self) {
+        if self.failures == 0
+            && let Some(budget) = self.site.budget
+        {
+            budget.deposit();
+        }
+        self.breaker_answered(false);
+        self.end(Outcome::Success, 1, &"success");
+    }
+
+    /// The attempt failed: its verdict was `verdict`. The delay before the
+    /// next attempt, paid for, or `None` when the call ends here.
+    #[inline(never)]
+    fn failed(&mut self, verdict: Verdict, error: &dyn fmt::Display) -> Option<Duration> {
+        self.failures = self.failures.saturating_add(1);
+        if self.failures == 1
+            && let Some(budget) = self.site.budget
+        {
+            budget.deposit();
+        }
+        // The breaker counts only the failures the classifier calls transient.
+        self.breaker_answered(verdict != Verdict::Stop);
+        match self.next_delay(verdict) {
+            Ok(delay) => {
+                self.phase = Phase::Notifying;
+                Some(delay)
+            }
+            Err(outcome) => {
+                self.end(outcome, 1, error);
+                None
+            }
+        }
+    }
+
+    /// The sleep before the next attempt, with the breaker's permit for it
+    /// and the budget's token paid, or why there is none.
+    fn next_delay(&mut self, verdict: Verdict) -> Result<Duration, Outcome> {
+        let delay = match verdict {
+            Verdict::Stop => return Err(Outcome::NonRetryable),
+            _ if self.failures >= self.policy.max_attempts => return Err(Outcome::Exhausted),
+            Verdict::Retry => self.delays.next(self.policy.curve(), self.failures, &mut PerThread),
+            // A server's hint replaces the computed delay but does not feed
+            // decorrelated jitter's memory: it says nothing about our curve.
+            Verdict::RetryAfter(hint) => hint.min(self.policy.cap),
+        };
+        // No attempt starts once no time is left: the sleep must end before
+        // the deadline, a zero delay included.
+        if let Some(left) = self.time_left()
+            && delay >= left
+        {
+            return Err(Outcome::Exhausted);
+        }
+        match self.ask_breaker() {
+            Some(Err(CircuitOpen)) => return Err(Outcome::CircuitOpen),
+            Some(Ok(permit)) => self.permit = Some(permit),
+            None => {}
+        }
+        // Paid last, so a retry that the deadline or the breaker stops costs no token.
+        if let Some(budget) = self.site.budget
+            && !budget.try_withdraw_with(|| self.timeline.now())
+        {
+            self.release_permit();
+            return Err(Outcome::BudgetRefused);
+        }
+        Ok(delay)
+    }
+
+    /// The retry after `delay` is made: recorded, and the sleep that it
+    /// takes (zero inside a [`crate::testing::SleepRecorder`], which records
+    /// it instead, counting it against the deadline as if it had been slept).
+    #[inline]
+    fn retrying(&mut self, delay: Duration, error: &dyn fmt::Display) -> Duration {
+        let retried = Retried {
+            function: self.site.name,
+            attempt: self.failures,
+            max_attempts: self.policy.max_attempts,
+            delay,
+            error,
+        };
+        observe::retried(self.site.stats(), &retried);
+        let sleep = if crate::testing::intercept(delay) {
+            self.deadline = self.deadline.map(|deadline| deadline.saturating_sub(delay));
+            Duration::ZERO
+        } else {
+            delay
+        };
+        self.phase = if sleep.is_zero() { Phase::Attempting } else { Phase::Sleeping };
+        sleep
+    }
+
+    /// Sleeps the thread for `delay` (nothing for zero).
+    #[inline]
+    pub fn sleep_blocking(&mut self, delay: Duration) {
+        if !delay.is_zero() {
+            std::thread::sleep(delay);
+            self.phase = Phase::Attempting;
+        }
+    }
+
+    /// Sleeps `delay` on tokio's timer. Callers skip a zero delay, so that
+    /// no timer future is made (nor polled) for a sleep that does not happen.
+    #[cfg(feature = "tokio")]
+    pub async fn sleep(&mut self, delay: Duration) {
+        tokio::time::sleep(delay).await;
+        self.phase = Phase::Attempting;
+    }
+
+    /// Runs one attempt of an async body for at most the site's `timeout`,
+    /// or less when the deadline is nearer; past it, the attempt is dropped
+    /// and fails with [`crate::TimedOut`]. With no time left at all, the
+    /// attempt is not started.
+    #[cfg(feature = "tokio")]
+    pub async fn within_timeout<R: FromRefusal<crate::TimedOut>>(&mut self, attempt: impl Future<Output = R>) -> R {
+        let limit = self.time_limit();
+        if !limit.is_zero()
+            && let Ok(result) = tokio::time::timeout(limit, attempt).await
+        {
+            return result;
+        }
+        self.timed_out();
+        R::from_refusal(crate::TimedOut::after(limit))
+    }
+
+    /// How long the next attempt may run: the site's timeout, or the time
+    /// left before the deadline if that is shorter.
+    fn time_limit(&self) -> Duration {
+        let timeout = self.site.timeout.unwrap_or(Duration::MAX);
+        self.time_left().map_or(timeout, |left| left.min(timeout))
+    }
+
+    #[cold]
+    fn timed_out(&self) {
+        if let Some(stats) = self.site.stats() {
+            stats.record_timeout();
+        }
+    }
+
+    /// The time left before the deadline, if there is one.
+    fn time_left(&self) -> Option<Duration> {
+        let deadline = self.deadline?;
+        Some(deadline.saturating_sub(self.timeline.now()))
+    }
+
+    /// Asks the breaker, if any, for an attempt. Only an open breaker looks
+    /// at the time (for its cool-down): a closed one is asked without
+    /// reading the clock. If it opens between the two reads, the zero time
+    /// reads as "not cooled down yet" and the attempt is refused, which is
+    /// what an open breaker does anyway.
+    fn ask_breaker(&self) -> Option<Result<Permit, CircuitOpen>> {
+        let (breaker, _) = self.site.breaker?;
+        let now = if breaker.is_open() { self.timeline.now() } else { Duration::ZERO };
+        Some(breaker.acquire_at(now))
+    }
+
+    /// Tells the breaker how the attempt it admitted went, and reports a
+    /// state change that caused.
+    fn breaker_answered(&mut self, failed: bool) {
+        let (Some((breaker, name)), Some(permit)) = (self.site.breaker, self.permit.take()) else { return };
+        // Only a failure can open the breaker, the one change that dates itself.
+        let now = if failed { self.timeline.now() } else { Duration::ZERO };
+        if let Some(state) = breaker.record_at(permit, failed, now) {
+            observe::circuit_changed(self.site.stats(), self.site.function(), name, state);
+        }
+    }
+
+    /// Gives back a permit that no attempt will use.
+    fn release_permit(&mut self) {
+        if let (Some((breaker, _)), Some(permit)) = (self.site.breaker, self.permit.take()) {
+            breaker.release(permit);
+        }
+    }
+
+    /// Records the end of the call: `unrecorded` of its attempts were not
+    /// recorded as retried.
+    fn end(&mut self, outcome: Outcome, unrecorded: u32, error: &dyn fmt::Display) {
+        self.phase = Phase::Finished;
+        let attempts = match outcome {
+            Outcome::Success => self.failures.saturating_add(1),
+            _ => self.failures,
+        };
+        let ended = Ended {
+            function: self.site.function(),
+            outcome,
+            attempts,
+            max_attempts: self.policy.max_attempts,
+            unrecorded,
+            error,
+        };
+        observe::ended(self.site.stats(), &ended);
+    }
+
+    /// The call was dropped before it returned.
+    #[cold]
+    #[inline(never)]
+    fn abandoned(&mut self) {
+        let unrecorded = match self.phase {
+            Phase::Finished => return,
+            // The attempt in flight was made, and is counted now.
+            Phase::Attempting => {
+                self.failures = self.failures.saturating_add(1);
+                1
+            }
+            // The hook panicked: the retry it was told of is not made.
+            Phase::Notifying => {
+                if let Some(budget) = self.site.budget {
+                    budget.refund();
+                }
+                1
+            }
+            Phase::Sleeping => 0,
+        };
+        self.release_permit();
+        self.end(Outcome::Cancelled, unrecorded, &"cancelled");
+    }
+}
+
+impl Drop for Call<'_> {
+    #[inline]
+    fn drop(&mut self) {
+        if self.phase != Phase::Finished {
+            self.abandoned();
+        }
+    }
+}
+
+/// Runs one attempt of a sync body. The explicit return type `R` lets `?`
+/// and coercions in the body see the function's declared return type.
+#[inline]
+pub fn attempt<R, F: FnOnce() -> R>(body: F) -> R {
+    body()
+}
+
+/// Types one attempt of an async body with the function's return type `R`,
+/// for the same reason as [`attempt`].
+#[inline]
+pub fn attempt_async<R, F: Future<Output = R>>(body: F) -> F {
+    body
+}
