@@ -89,10 +89,10 @@ fn expand(args: &Args, retry_fn: &RetryFn) -> TokenStream {
         let at = breaker.value.span();
         let private = respan(private.clone(), at);
         let output_type = respan(output_type.to_token_stream(), at);
-        let open = internal("__retry_open");
+        let refused = internal("__retry_refused");
         quote_spanned! {at=>
-            if let ::core::result::Result::Err(#open) = #call.admit() {
-                return <#output_type as #private::FromRefusal<_>>::from_refusal(#open);
+            if let ::core::result::Result::Err(#refused) = #call.admit(<#output_type as #private::RetryOutcome>::circuit_open) {
+                return #refused;
             }
         }
     });
@@ -103,8 +103,10 @@ fn expand(args: &Args, retry_fn: &RetryFn) -> TokenStream {
             match &args.timeout {
                 // Located on `timeout`: a missing `From<TimedOut>` is reported there.
                 Some(timeout) => {
-                    let within = Ident::new("within_timeout", timeout.key.span());
-                    quote_spanned!(timeout.key.span()=> #call.#within(#attempt).await)
+                    let at = timeout.key.span();
+                    let (private, output_type) = (respan(private.clone(), at), respan(output_type.to_token_stream(), at));
+                    let timed_out = quote_spanned!(at=> <#output_type as #private::RetryOutcome>::timed_out);
+                    quote_spanned!(at=> #call.within_timeout(#attempt, #timed_out).await)
                 }
                 None => quote_spanned!(span=> #attempt.await),
             }
@@ -117,10 +119,7 @@ fn expand(args: &Args, retry_fn: &RetryFn) -> TokenStream {
         Flavor::Sync => quote_spanned!(span=> #call.sleep_blocking(#delay);),
         Flavor::Async => quote_spanned!(span=> if !#delay.is_zero() { #call.sleep(#delay).await; }),
     };
-    quote! {
-        #(#outer_attrs)*
-        #vis #sig {
-            #(#inner_attrs)*
+    let body = quote_spanned! {span=>
             #site
             #bind_policy
             let mut #call = #start;
@@ -134,6 +133,12 @@ fn expand(args: &Args, retry_fn: &RetryFn) -> TokenStream {
                 };
                 #sleep
             }
+    };
+    quote! {
+        #(#outer_attrs)*
+        #vis #sig {
+            #(#inner_attrs)*
+            #body
         }
     }
 }
@@ -158,16 +163,17 @@ fn call_site(args: &Args, private: &TokenStream, span: Span, internal: &impl Fn(
             } else {
                 quote!(#written)
             };
-            (TokenStream::new(), on_path(path, "with_stats", quote!(&#path, ::core::option::Option::Some(#name))))
+            let arguments = quote_spanned!(path.span()=> &#path, ::core::option::Option::Some(#name));
+            (TokenStream::new(), on_path(path, "with_stats", arguments))
         }
     };
     let with_budget = args.budget.as_ref().map(|budget| {
         let path = &budget.value;
-        on_path(path, "with_budget", quote!(&#path))
+        on_path(path, "with_budget", quote_spanned!(path.span()=> &#path))
     });
     let with_breaker = args.breaker.as_ref().map(|breaker| {
         let (path, name) = (&breaker.value, path_text(&breaker.value));
-        on_path(path, "with_breaker", quote!(&#path, #name))
+        on_path(path, "with_breaker", quote_spanned!(path.span()=> &#path, #name))
     });
     let with_timeout = args.timeout.as_ref().map(|timeout| {
         let limit = duration(timeout.value);
@@ -212,7 +218,7 @@ fn step(args: &Args, private: &TokenStream, span: Span, call: &Ident, result: &I
             (&&&#private::Describe(#error)).describe_error(#formatter)
         }
     };
-    quote_spanned!(span=> #call.#step(#result, #classify, #on_retry, #describe))
+    quote_spanned!(span=> #call.#step({ #result }, #classify, #on_retry, #describe))
 }
 
 /// The policy the literal arguments make: the runtime's defaults

@@ -107,17 +107,30 @@ impl CallSite {
     }
 }
 
-/// The return type of a retried function: a `Result`, possibly through an alias.
+/// The return type of a retried function: a `Result`, possibly through an
+/// alias. Also makes the result of a call that no attempt's error ended.
 #[diagnostic::on_unimplemented(
     message = "#[retry] needs a function returning `Result`, but this one returns `{Self}`",
     label = "not a `Result`",
     note = "only an `Err` can be retried: return `Result<T, E>` (or an alias such as `std::io::Result<T>`)"
 )]
-pub trait RetryOutcome {
+pub trait RetryOutcome: Sized {
     /// The error the classifier sees.
     type Error;
+
     /// The error of a failed attempt, `None` on success.
     fn failure(&self) -> Option<&Self::Error>;
+
+    /// The result of a call an open circuit breaker refused:
+    /// `Err(E::from(CircuitOpen))`.
+    fn circuit_open(open: CircuitOpen) -> Self
+    where
+        Self::Error: From<CircuitOpen>;
+
+    /// The result of an attempt that ran out of time: `Err(E::from(TimedOut))`.
+    fn timed_out(timed_out: crate::TimedOut) -> Self
+    where
+        Self::Error: From<crate::TimedOut>;
 }
 
 impl<T, E> RetryOutcome for Result<T, E> {
@@ -127,20 +140,21 @@ impl<T, E> RetryOutcome for Result<T, E> {
     fn failure(&self) -> Option<&E> {
         self.as_ref().err()
     }
-}
 
-/// A call's result made from something that is not an attempt's: the
-/// refusal of an open breaker ([`CircuitOpen`]) or an attempt that ran out
-/// of time ([`crate::TimedOut`]), as `Err(E::from(…))`.
-pub trait FromRefusal<X> {
-    /// The result carrying `refusal`.
-    fn from_refusal(refusal: X) -> Self;
-}
-
-impl<T, E: From<X>, X> FromRefusal<X> for Result<T, E> {
     #[inline]
-    fn from_refusal(refusal: X) -> Self {
-        Err(E::from(refusal))
+    fn circuit_open(open: CircuitOpen) -> Self
+    where
+        E: From<CircuitOpen>,
+    {
+        Err(E::from(open))
+    }
+
+    #[inline]
+    fn timed_out(timed_out: crate::TimedOut) -> Self
+    where
+        E: From<crate::TimedOut>,
+    {
+        Err(E::from(timed_out))
     }
 }
 
@@ -237,13 +251,14 @@ impl<'a> Call<'a> {
 
     /// Asks the circuit breaker, if any, for the first attempt (the others
     /// asked it before their sleep). On refusal the call is over: the caller
-    /// returns the error made from [`CircuitOpen`].
+    /// returns the result `refused` makes from [`CircuitOpen`] (passed in, so
+    /// a missing conversion is reported once, where the macro names it).
     #[inline]
-    pub fn admit(&mut self) -> Result<(), CircuitOpen> {
+    pub fn admit<R>(&mut self, refused: fn(CircuitOpen) -> R) -> Result<(), R> {
         if self.site.breaker.is_none() || self.permit.is_some() {
             return Ok(());
         }
-        self.admit_first()
+        self.admit_first().map_err(refused)
     }
 
     #[inline(never)]
@@ -426,8 +441,14 @@ impl<'a> Call<'a> {
     /// or less when the deadline is nearer; past it, the attempt is dropped
     /// and fails with [`crate::TimedOut`]. With no time left at all, the
     /// attempt is not started.
+    /// `timed_out` makes the failure (passed in, so a missing conversion is
+    /// reported once, where the macro names it).
     #[cfg(feature = "tokio")]
-    pub async fn within_timeout<R: FromRefusal<crate::TimedOut>>(&mut self, attempt: impl Future<Output = R>) -> R {
+    pub async fn within_timeout<R>(
+        &mut self,
+        attempt: impl Future<Output = R>,
+        timed_out: fn(crate::TimedOut) -> R,
+    ) -> R {
         let limit = self.time_limit();
         if !limit.is_zero()
             && let Ok(result) = tokio::time::timeout(limit, attempt).await
@@ -435,16 +456,18 @@ impl<'a> Call<'a> {
             return result;
         }
         self.timed_out();
-        R::from_refusal(crate::TimedOut::after(limit))
+        timed_out(crate::TimedOut::after(limit))
     }
 
     /// How long the next attempt may run: the site's timeout, or the time
     /// left before the deadline if that is shorter.
+    #[cfg(feature = "tokio")]
     fn time_limit(&self) -> Duration {
         let timeout = self.site.timeout.unwrap_or(Duration::MAX);
         self.time_left().map_or(timeout, |left| left.min(timeout))
     }
 
+    #[cfg(feature = "tokio")]
     #[cold]
     fn timed_out(&self) {
         if let Some(stats) = self.site.stats() {

@@ -364,7 +364,7 @@ pub mod __private {
     pub use crate::ToPolicy;
     pub use crate::backoff::Backoff;
     pub use crate::describe::{Describe, DescribeAny, DescribeDebug, DescribeDisplay};
-    pub use crate::engine::{Call, CallSite, FromRefusal, RetryOutcome, Step, attempt, attempt_async};
+    pub use crate::engine::{Call, CallSite, RetryOutcome, Step, attempt, attempt_async};
     pub use crate::jitter::Jitter;
     pub use crate::policy::RetryPolicy;
     pub use crate::stats::Stats;

@@ -23,6 +23,10 @@ pub(crate) enum Outcome {
 
 impl Outcome {
     /// The name logs and metrics (`retry.outcome`) give it.
+    #[cfg_attr(
+        not(any(feature = "tracing", feature = "opentelemetry")),
+        allow(dead_code, reason = "read only by logs and metrics")
+    )]
     pub(crate) fn name(self) -> &'static str {
         match self {
             Outcome::Success => "success",
@@ -36,6 +40,7 @@ impl Outcome {
 }
 
 /// The end of a call, as every sink sees it.
+#[cfg_attr(not(feature = "tracing"), allow(dead_code, reason = "read only by logs (and some by metrics)"))]
 pub(crate) struct Ended<'a> {
     pub(crate) function: &'static str,
     pub(crate) outcome: Outcome,
@@ -50,6 +55,7 @@ pub(crate) struct Ended<'a> {
 }
 
 /// A failed attempt that will be retried, as every sink sees it.
+#[cfg_attr(not(feature = "tracing"), allow(dead_code, reason = "read only by logs (and some by metrics)"))]
 pub(crate) struct Retried<'a> {
     /// Read only when reported: it may take a look-up.
     pub(crate) function: crate::name::FunctionName,
