@@ -65,6 +65,9 @@ fn expand(args: &Args, retry_fn: &RetryFn) -> TokenStream {
     let output_type = item::annotation_type(&sig.output);
 
     let site = call_site(args, &private, span, &internal);
+    let site_name = internal("__RETRY_SITE");
+    // The policy each step is passed: the site's constant one, or the value
+    // of `policy = expr`, evaluated once per call.
     let (bind_policy, policy) = match &args.policy {
         Some(given) => {
             let expr = &given.value;
@@ -73,11 +76,10 @@ fn expand(args: &Args, retry_fn: &RetryFn) -> TokenStream {
             // underlines only what the user wrote.
             let at_expr = respan(private.clone(), expr.span());
             let bind = quote_spanned!(expr.span()=> let #value: #at_expr::RetryPolicy = #at_expr::ToPolicy::to_policy(&(#expr)););
-            (bind, quote_spanned!(span=> ::core::option::Option::Some(&#value)))
+            (bind, quote_spanned!(span=> &#value))
         }
-        None => (TokenStream::new(), quote_spanned!(span=> ::core::option::Option::None)),
+        None => (TokenStream::new(), quote_spanned!(span=> #site_name.policy())),
     };
-    let site_name = internal("__RETRY_SITE");
     let start = match retry_fn.flavor {
         Flavor::Sync => quote_spanned!(span=> #private::Call::sync(&#site_name, #policy)),
         Flavor::Async => quote_spanned!(span=> #private::Call::tokio(&#site_name, #policy)),
@@ -91,7 +93,7 @@ fn expand(args: &Args, retry_fn: &RetryFn) -> TokenStream {
         let output_type = respan(output_type.to_token_stream(), at);
         let refused = internal("__retry_refused");
         quote_spanned! {at=>
-            if let ::core::result::Result::Err(#refused) = #call.admit(<#output_type as #private::RetryOutcome>::circuit_open) {
+            if let ::core::result::Result::Err(#refused) = #call.admit(&#site_name, <#output_type as #private::RetryOutcome>::circuit_open) {
                 return #refused;
             }
         }
@@ -112,7 +114,7 @@ fn expand(args: &Args, retry_fn: &RetryFn) -> TokenStream {
             }
         }
     };
-    let step = step(args, &private, span, &call, &result);
+    let step = step(args, &private, span, [&call, &site_name, &result], &policy);
     // The delay is bound apart from the sleep: a result held across the
     // sleep would make the future non-`Send` for a non-`Send` error.
     let sleep = match retry_fn.flavor {
@@ -197,7 +199,7 @@ fn on_path(path: &syn::Path, method: &str, arguments: TokenStream) -> TokenStrea
 }
 
 /// `match call.step(result, on, on_retry, describe)`'s scrutinee.
-fn step(args: &Args, private: &TokenStream, span: Span, call: &Ident, result: &Ident) -> TokenStream {
+fn step(args: &Args, private: &TokenStream, span: Span, [call, site, result]: [&Ident; 3], policy: &TokenStream) -> TokenStream {
     let internal = |name: &str| Ident::new(name, Span::mixed_site().located_at(span));
     let classify = args.on.as_ref().map_or_else(|| quote_spanned!(span=> |_| true), |on| on.value.to_token_stream());
     let on_retry =
@@ -218,7 +220,7 @@ fn step(args: &Args, private: &TokenStream, span: Span, call: &Ident, result: &I
             (&&&#private::Describe(#error)).describe_error(#formatter)
         }
     };
-    quote_spanned!(span=> #call.#step({ #result }, #classify, #on_retry, #describe))
+    quote_spanned!(span=> #call.#step(&#site, #policy, { #result }, #classify, #on_retry, #describe))
 }
 
 /// The policy the literal arguments make: the runtime's defaults

@@ -244,10 +244,10 @@ where
     {
         let Retry { policy, mut operation, classify, notify, function } = self;
         let site = CallSite::new(function, policy);
-        let mut call = Call::sync(&site, None);
+        let mut call = Call::sync(&site, site.policy());
         loop {
             let result = operation();
-            let step = call.step(result, |e| classify.classify(e), |event| notify.notify(event), describe::by_type_name);
+            let step = call.step(&site, site.policy(), result, |e| classify.classify(e), |event| notify.notify(event), describe::by_type_name);
             match step {
                 Step::Return(result) => return result,
                 Step::Sleep(delay) => call.sleep_blocking(delay),
@@ -291,12 +291,12 @@ where
     {
         let Retry { policy, mut operation, classify, notify, function } = self.inner;
         let site = CallSite::new(function, policy);
-        let mut call = Call::tokio(&site, None);
+        let mut call = Call::tokio(&site, site.policy());
         loop {
             let result = operation().await;
             // Bound apart from the sleep: a result held across it would make
             // the future non-`Send` for a non-`Send` error.
-            let delay = match call.step(result, |e| classify.classify(e), |event| notify.notify(event), describe::by_type_name) {
+            let delay = match call.step(&site, site.policy(), result, |e| classify.classify(e), |event| notify.notify(event), describe::by_type_name) {
                 Step::Return(result) => return result,
                 Step::Sleep(delay) => delay,
             };

@@ -194,6 +194,15 @@ enum Phase {
 pub struct Call<'a> {
     site: &'a CallSite,
     policy: &'a RetryPolicy,
+    state: State,
+}
+
+/// What a call changes as it goes: plain values, so that the optimiser
+/// keeps them in registers. Code out of line works on a copy
+/// ([`Call::apart`]): lending the state itself would make the caller keep
+/// it in memory, on the happy path too.
+#[derive(Clone, Copy, Debug)]
+struct State {
     /// Attempts that returned a failure.
     failures: u32,
     phase: Phase,
@@ -208,72 +217,62 @@ pub struct Call<'a> {
 }
 
 impl<'a> Call<'a> {
-    /// A call of a sync function under `policy`, or the site's own policy.
+    /// A call of a sync function at `site` under `policy` (the site's own, or
+    /// one given at run time).
     #[inline]
     #[must_use]
-    pub fn sync(site: &'a CallSite, policy: Option<&'a RetryPolicy>) -> Self {
+    pub fn sync(site: &'a CallSite, policy: &'a RetryPolicy) -> Self {
         Self::start(site, policy, Timeline::Thread)
     }
 
-    /// A call of an async function under `policy`, or the site's own policy:
-    /// its deadline is measured on tokio's clock, so paused time applies.
+    /// A call of an async function at `site` under `policy`: its deadline
+    /// is measured on tokio's clock, so paused time applies.
     #[cfg(feature = "tokio")]
     #[inline]
     #[must_use]
-    pub fn tokio(site: &'a CallSite, policy: Option<&'a RetryPolicy>) -> Self {
+    pub fn tokio(site: &'a CallSite, policy: &'a RetryPolicy) -> Self {
         Self::start(site, policy, Timeline::Tokio)
     }
 
     #[inline]
-    fn start(site: &'a CallSite, policy: Option<&'a RetryPolicy>, timeline: Timeline) -> Self {
-        if let Some((stats, _)) = site.stats {
-            stats.ensure_registered_with(|| site.stats.and_then(|(_, name)| name).unwrap_or_else(|| site.function()));
+    fn start(site: &'a CallSite, policy: &'a RetryPolicy, timeline: Timeline) -> Self {
+        if let Some((stats, name)) = site.stats {
+            stats.ensure_registered_with(|| name.unwrap_or_else(|| site.function()));
         }
-        let policy = match policy {
-            Some(policy) => policy,
-            None => &site.policy,
-        };
         let deadline = match policy.deadline {
             Some(deadline) => Some(timeline.now().saturating_add(deadline)),
             None => None,
         };
-        Call {
-            site,
-            policy,
-            failures: 0,
-            phase: Phase::Attempting,
-            timeline,
-            permit: None,
-            deadline,
-            delays: Delays::new(),
-        }
+        let state =
+            State { failures: 0, phase: Phase::Attempting, timeline, permit: None, deadline, delays: Delays::new() };
+        Call { site, policy, state }
     }
+
+    /// Runs `out_of_line` on a copy of the state, then keeps the copy.
+    #[inline]
+    fn apart<T>(&mut self, out_of_line: impl FnOnce(&mut State) -> T) -> T {
+        let mut state = self.state;
+        let output = out_of_line(&mut state);
+        self.state = state;
+        output
+    }
+
+    // Each step is passed the site and the policy the call was made with:
+    // to the optimiser they are then constants it folds (the copies kept in
+    // the call, for its drop, are values read back from memory).
 
     /// Asks the circuit breaker, if any, for the first attempt (the others
     /// asked it before their sleep). On refusal the call is over: the caller
     /// returns the result `refused` makes from [`CircuitOpen`] (passed in, so
     /// a missing conversion is reported once, where the macro names it).
     #[inline]
-    pub fn admit<R>(&mut self, refused: fn(CircuitOpen) -> R) -> Result<(), R> {
-        if self.site.breaker.is_none() || self.permit.is_some() {
+    pub fn admit<R>(&mut self, site: &CallSite, refused: fn(CircuitOpen) -> R) -> Result<(), R> {
+        self.debug_assert_same(site);
+        if site.breaker.is_none() || self.state.permit.is_some() {
             return Ok(());
         }
-        self.admit_first().map_err(refused)
-    }
-
-    #[inline(never)]
-    fn admit_first(&mut self) -> Result<(), CircuitOpen> {
-        match self.ask_breaker() {
-            Some(Err(open)) => {
-                self.end(Outcome::CircuitOpen, 0, &CircuitOpen);
-                Err(open)
-            }
-            Some(Ok(permit)) => {
-                self.permit = Some(permit);
-                Ok(())
-            }
-            None => Ok(()),
-        }
+        let policy = self.policy;
+        self.apart(|state| state.admit_first(site, policy)).map_err(refused)
     }
 
     /// Decides what follows an attempt that returned `result`.
@@ -284,6 +283,8 @@ impl<'a> Call<'a> {
     #[inline]
     pub fn step<R, V>(
         &mut self,
+        site: &CallSite,
+        policy: &RetryPolicy,
         result: R,
         classify: impl FnOnce(&R::Error) -> V,
         notify: impl FnOnce(&RetryEvent<'_, R::Error>),
@@ -293,88 +294,216 @@ impl<'a> Call<'a> {
         R: RetryOutcome,
         V: IntoVerdict,
     {
+        self.debug_assert_same(site);
         let Some(error) = result.failure() else {
-            self.succeeded();
+            self.succeeded(site, policy);
             return Step::Return(result);
         };
         let verdict = classify(error).into_verdict();
         let text = ErrorText(error, &describe);
-        let Some(delay) = self.failed(verdict, &text) else {
+        let Some(delay) = self.failed(site, policy, verdict, &text) else {
             return Step::Return(result);
         };
-        notify(&RetryEvent {
-            function: self.site.name,
-            attempt: self.failures,
-            max_attempts: self.policy.max_attempts,
-            error,
-            delay,
-        });
-        Step::Sleep(self.retrying(delay, &text))
+        let attempt = self.state.failures;
+        notify(&RetryEvent { function: site.name, attempt, max_attempts: policy.max_attempts, error, delay });
+        Step::Sleep(self.state.retrying(site, policy, delay, &text))
     }
 
     /// The attempt succeeded. A first-try success without a breaker costs
     /// one relaxed add to the statistics and one load of the budget.
     #[inline]
-    fn succeeded(&mut self) {
-        if self.failures == 0 && self.site.breaker.is_none() && !observe::REPORTS_FIRST_TRY {
-            self.phase = Phase::Finished;
-            if let Some(budget) = self.site.budget {
+    fn succeeded(&mut self, site: &CallSite, policy: &RetryPolicy) {
+        if self.state.failures == 0 && site.breaker.is_none() && !observe::REPORTS_FIRST_TRY {
+            self.state.phase = Phase::Finished;
+            if let Some(budget) = site.budget {
                 budget.deposit();
             }
-            if let Some(stats) = self.site.stats() {
+            if let Some(stats) = site.stats() {
                 stats.record_first_try_success();
             }
         } else {
-            self.succeeded_at_last();
+            self.end_apart(|state| state.succeeded_at_last(site, policy));
         }
     }
 
-    #[inline(never)]
-    fn succeeded_at_last(&mut self) {
-        if self.failures == 0
-            && let Some(budget) = self.site.budget
+    /// The attempt failed with `verdict`: the delay before the next attempt,
+    /// paid for, or `None` when the call ends here. Decided inline: with the
+    /// site a constant, a call that has no deadline, budget or breaker to
+    /// ask folds to a few tests.
+    #[inline(always)]
+    #[allow(clippy::inline_always, reason = "measured: left to the optimiser, it is called, and the state is kept in memory")]
+    fn failed(
+        &mut self,
+        site: &CallSite,
+        policy: &RetryPolicy,
+        verdict: Verdict,
+        error: &dyn fmt::Display,
+    ) -> Option<Duration> {
+        let state = &mut self.state;
+        state.failures = state.failures.saturating_add(1);
+        if state.failures == 1
+            && let Some(budget) = site.budget
         {
             budget.deposit();
         }
-        self.breaker_answered(false);
-        self.end(Outcome::Success, 1, &"success");
-    }
-
-    /// The attempt failed: its verdict was `verdict`. The delay before the
-    /// next attempt, paid for, or `None` when the call ends here.
-    #[inline(never)]
-    fn failed(&mut self, verdict: Verdict, error: &dyn fmt::Display) -> Option<Duration> {
-        self.failures = self.failures.saturating_add(1);
-        if self.failures == 1
-            && let Some(budget) = self.site.budget
-        {
-            budget.deposit();
-        }
+        let delay = match verdict {
+            Verdict::Stop => Err(Outcome::NonRetryable),
+            _ if state.failures >= policy.max_attempts => Err(Outcome::Exhausted),
+            Verdict::Retry => Ok(state.delays.next(policy.curve(), state.failures, &mut PerThread)),
+            // A server's hint replaces the computed delay but does not feed
+            // decorrelated jitter's memory: it says nothing about our curve.
+            Verdict::RetryAfter(hint) => Ok(hint.min(policy.cap)),
+        };
         // The breaker counts only the failures the classifier calls transient.
-        self.breaker_answered(verdict != Verdict::Stop);
-        match self.next_delay(verdict) {
-            Ok(delay) => {
-                self.phase = Phase::Notifying;
+        let transient = verdict != Verdict::Stop;
+        match delay {
+            // Asked of the policy and the site, not of the state: constants.
+            Ok(delay) if policy.deadline.is_none() && site.breaker.is_none() && site.budget.is_none() => {
+                state.phase = Phase::Notifying;
                 Some(delay)
             }
+            Ok(delay) => self.apart(|state| state.allow(site, policy, transient, delay, error)),
             Err(outcome) => {
-                self.end(outcome, 1, error);
+                self.end_apart(|state| state.failed_for_good(site, policy, transient, outcome, error));
                 None
             }
         }
     }
 
-    /// The sleep before the next attempt, with the breaker's permit for it
-    /// and the budget's token paid, or why there is none.
-    fn next_delay(&mut self, verdict: Verdict) -> Result<Duration, Outcome> {
-        let delay = match verdict {
-            Verdict::Stop => return Err(Outcome::NonRetryable),
-            _ if self.failures >= self.policy.max_attempts => return Err(Outcome::Exhausted),
-            Verdict::Retry => self.delays.next(self.policy.curve(), self.failures, &mut PerThread),
-            // A server's hint replaces the computed delay but does not feed
-            // decorrelated jitter's memory: it says nothing about our curve.
-            Verdict::RetryAfter(hint) => hint.min(self.policy.cap),
-        };
+    /// Runs `ending` on a copy of the state: the call is over, so nothing
+    /// of the copy is kept, and the state kept in the loop is only read.
+    #[inline]
+    fn end_apart(&mut self, ending: impl FnOnce(&mut State)) {
+        let mut state = self.state;
+        ending(&mut state);
+        self.state.phase = Phase::Finished;
+    }
+
+    /// Sleeps the thread for `delay` (nothing for zero).
+    #[inline]
+    pub fn sleep_blocking(&mut self, delay: Duration) {
+        if !delay.is_zero() {
+            std::thread::sleep(delay);
+            self.state.phase = Phase::Attempting;
+        }
+    }
+
+    /// Sleeps `delay` on tokio's timer. Callers skip a zero delay, so that
+    /// no timer future is made (nor polled) for a sleep that does not happen.
+    #[cfg(feature = "tokio")]
+    pub async fn sleep(&mut self, delay: Duration) {
+        tokio::time::sleep(delay).await;
+        self.state.phase = Phase::Attempting;
+    }
+
+    /// Runs one attempt of an async body for at most the site's `timeout`,
+    /// or less when the deadline is nearer; past it, the attempt is dropped
+    /// and fails with the result `timed_out` makes (passed in, so a missing
+    /// conversion is reported once, where the macro names it). With no time
+    /// left at all, the attempt is not started.
+    #[cfg(feature = "tokio")]
+    pub async fn within_timeout<R>(
+        &mut self,
+        attempt: impl Future<Output = R>,
+        timed_out: fn(crate::TimedOut) -> R,
+    ) -> R {
+        let timeout = self.site.timeout.unwrap_or(Duration::MAX);
+        let limit = self.state.time_left().map_or(timeout, |left| left.min(timeout));
+        if !limit.is_zero()
+            && let Ok(result) = tokio::time::timeout(limit, attempt).await
+        {
+            return result;
+        }
+        if let Some(stats) = self.site.stats() {
+            stats.record_timeout();
+        }
+        timed_out(crate::TimedOut::after(limit))
+    }
+
+    #[inline]
+    fn debug_assert_same(&self, site: &CallSite) {
+        debug_assert!(std::ptr::eq(site, self.site), "a call must be stepped with the site it was made at");
+    }
+}
+
+impl Drop for Call<'_> {
+    #[inline]
+    fn drop(&mut self) {
+        if self.state.phase != Phase::Finished {
+            let mut state = self.state;
+            state.abandoned(self.site, self.policy);
+        }
+    }
+}
+
+impl State {
+    #[inline(never)]
+    fn admit_first(&mut self, site: &CallSite, policy: &RetryPolicy) -> Result<(), CircuitOpen> {
+        match ask_breaker(site, self.timeline) {
+            Some(Err(open)) => {
+                self.end(site, policy, Outcome::CircuitOpen, 0, &CircuitOpen);
+                Err(open)
+            }
+            Some(Ok(permit)) => {
+                self.permit = Some(permit);
+                Ok(())
+            }
+            None => Ok(()),
+        }
+    }
+
+    #[inline(never)]
+    fn succeeded_at_last(&mut self, site: &CallSite, policy: &RetryPolicy) {
+        if self.failures == 0
+            && let Some(budget) = site.budget
+        {
+            budget.deposit();
+        }
+        self.breaker_answered(site, false);
+        self.end(site, policy, Outcome::Success, 1, &"success");
+    }
+
+    /// The rest of [`Call::failed`] for a retry that the deadline, the
+    /// breaker or the budget must still allow: its delay, or the end.
+    #[inline(never)]
+    fn allow(
+        &mut self,
+        site: &CallSite,
+        policy: &RetryPolicy,
+        transient: bool,
+        delay: Duration,
+        error: &dyn fmt::Display,
+    ) -> Option<Duration> {
+        self.breaker_answered(site, transient);
+        match self.allowed(site, delay) {
+            Ok(delay) => {
+                self.phase = Phase::Notifying;
+                Some(delay)
+            }
+            Err(outcome) => {
+                self.end(site, policy, outcome, 1, error);
+                None
+            }
+        }
+    }
+
+    /// The rest of [`Call::failed`] for a call whose last attempt failed.
+    #[inline(never)]
+    fn failed_for_good(
+        &mut self,
+        site: &CallSite,
+        policy: &RetryPolicy,
+        transient: bool,
+        outcome: Outcome,
+        error: &dyn fmt::Display,
+    ) {
+        self.breaker_answered(site, transient);
+        self.end(site, policy, outcome, 1, error);
+    }
+
+    /// Whether a retry after `delay` may be made: it ends before the
+    /// deadline, the breaker grants the next attempt, and the budget pays.
+    fn allowed(&mut self, site: &CallSite, delay: Duration) -> Result<Duration, Outcome> {
         // No attempt starts once no time is left: the sleep must end before
         // the deadline, a zero delay included.
         if let Some(left) = self.time_left()
@@ -382,16 +511,16 @@ impl<'a> Call<'a> {
         {
             return Err(Outcome::Exhausted);
         }
-        match self.ask_breaker() {
+        match ask_breaker(site, self.timeline) {
             Some(Err(CircuitOpen)) => return Err(Outcome::CircuitOpen),
             Some(Ok(permit)) => self.permit = Some(permit),
             None => {}
         }
         // Paid last, so a retry that the deadline or the breaker stops costs no token.
-        if let Some(budget) = self.site.budget
+        if let Some(budget) = site.budget
             && !budget.try_withdraw_with(|| self.timeline.now())
         {
-            self.release_permit();
+            self.release_permit(site);
             return Err(Outcome::BudgetRefused);
         }
         Ok(delay)
@@ -401,15 +530,10 @@ impl<'a> Call<'a> {
     /// takes (zero inside a [`crate::testing::SleepRecorder`], which records
     /// it instead, counting it against the deadline as if it had been slept).
     #[inline]
-    fn retrying(&mut self, delay: Duration, error: &dyn fmt::Display) -> Duration {
-        let retried = Retried {
-            function: self.site.name,
-            attempt: self.failures,
-            max_attempts: self.policy.max_attempts,
-            delay,
-            error,
-        };
-        observe::retried(self.site.stats(), &retried);
+    fn retrying(&mut self, site: &CallSite, policy: &RetryPolicy, delay: Duration, error: &dyn fmt::Display) -> Duration {
+        let retried =
+            Retried { function: site.name, attempt: self.failures, max_attempts: policy.max_attempts, delay, error };
+        observe::retried(site.stats(), &retried);
         let sleep = if crate::testing::intercept(delay) {
             self.deadline = self.deadline.map(|deadline| deadline.saturating_sub(delay));
             Duration::ZERO
@@ -420,119 +544,47 @@ impl<'a> Call<'a> {
         sleep
     }
 
-    /// Sleeps the thread for `delay` (nothing for zero).
-    #[inline]
-    pub fn sleep_blocking(&mut self, delay: Duration) {
-        if !delay.is_zero() {
-            std::thread::sleep(delay);
-            self.phase = Phase::Attempting;
-        }
-    }
-
-    /// Sleeps `delay` on tokio's timer. Callers skip a zero delay, so that
-    /// no timer future is made (nor polled) for a sleep that does not happen.
-    #[cfg(feature = "tokio")]
-    pub async fn sleep(&mut self, delay: Duration) {
-        tokio::time::sleep(delay).await;
-        self.phase = Phase::Attempting;
-    }
-
-    /// Runs one attempt of an async body for at most the site's `timeout`,
-    /// or less when the deadline is nearer; past it, the attempt is dropped
-    /// and fails with [`crate::TimedOut`]. With no time left at all, the
-    /// attempt is not started.
-    /// `timed_out` makes the failure (passed in, so a missing conversion is
-    /// reported once, where the macro names it).
-    #[cfg(feature = "tokio")]
-    pub async fn within_timeout<R>(
-        &mut self,
-        attempt: impl Future<Output = R>,
-        timed_out: fn(crate::TimedOut) -> R,
-    ) -> R {
-        let limit = self.time_limit();
-        if !limit.is_zero()
-            && let Ok(result) = tokio::time::timeout(limit, attempt).await
-        {
-            return result;
-        }
-        self.timed_out();
-        timed_out(crate::TimedOut::after(limit))
-    }
-
-    /// How long the next attempt may run: the site's timeout, or the time
-    /// left before the deadline if that is shorter.
-    #[cfg(feature = "tokio")]
-    fn time_limit(&self) -> Duration {
-        let timeout = self.site.timeout.unwrap_or(Duration::MAX);
-        self.time_left().map_or(timeout, |left| left.min(timeout))
-    }
-
-    #[cfg(feature = "tokio")]
-    #[cold]
-    fn timed_out(&self) {
-        if let Some(stats) = self.site.stats() {
-            stats.record_timeout();
-        }
-    }
-
     /// The time left before the deadline, if there is one.
     fn time_left(&self) -> Option<Duration> {
         let deadline = self.deadline?;
         Some(deadline.saturating_sub(self.timeline.now()))
     }
 
-    /// Asks the breaker, if any, for an attempt. Only an open breaker looks
-    /// at the time (for its cool-down): a closed one is asked without
-    /// reading the clock. If it opens between the two reads, the zero time
-    /// reads as "not cooled down yet" and the attempt is refused, which is
-    /// what an open breaker does anyway.
-    fn ask_breaker(&self) -> Option<Result<Permit, CircuitOpen>> {
-        let (breaker, _) = self.site.breaker?;
-        let now = if breaker.is_open() { self.timeline.now() } else { Duration::ZERO };
-        Some(breaker.acquire_at(now))
-    }
-
-    /// Tells the breaker how the attempt it admitted went, and reports a
-    /// state change that caused.
-    fn breaker_answered(&mut self, failed: bool) {
-        let (Some((breaker, name)), Some(permit)) = (self.site.breaker, self.permit.take()) else { return };
+    /// Tells the breaker, if any, how the attempt it admitted went, and
+    /// reports a state change that caused.
+    fn breaker_answered(&mut self, site: &CallSite, failed: bool) {
+        let (Some((breaker, name)), Some(permit)) = (site.breaker, self.permit.take()) else { return };
         // Only a failure can open the breaker, the one change that dates itself.
         let now = if failed { self.timeline.now() } else { Duration::ZERO };
         if let Some(state) = breaker.record_at(permit, failed, now) {
-            observe::circuit_changed(self.site.stats(), self.site.function(), name, state);
+            observe::circuit_changed(site.stats(), site.function(), name, state);
         }
     }
 
     /// Gives back a permit that no attempt will use.
-    fn release_permit(&mut self) {
-        if let (Some((breaker, _)), Some(permit)) = (self.site.breaker, self.permit.take()) {
+    fn release_permit(&mut self, site: &CallSite) {
+        if let (Some((breaker, _)), Some(permit)) = (site.breaker, self.permit.take()) {
             breaker.release(permit);
         }
     }
 
     /// Records the end of the call: `unrecorded` of its attempts were not
     /// recorded as retried.
-    fn end(&mut self, outcome: Outcome, unrecorded: u32, error: &dyn fmt::Display) {
+    fn end(&mut self, site: &CallSite, policy: &RetryPolicy, outcome: Outcome, unrecorded: u32, error: &dyn fmt::Display) {
         self.phase = Phase::Finished;
         let attempts = match outcome {
             Outcome::Success => self.failures.saturating_add(1),
             _ => self.failures,
         };
-        let ended = Ended {
-            function: self.site.function(),
-            outcome,
-            attempts,
-            max_attempts: self.policy.max_attempts,
-            unrecorded,
-            error,
-        };
-        observe::ended(self.site.stats(), &ended);
+        let ended =
+            Ended { function: site.name, outcome, attempts, max_attempts: policy.max_attempts, unrecorded, error };
+        observe::ended(site.stats(), &ended);
     }
 
     /// The call was dropped before it returned.
     #[cold]
     #[inline(never)]
-    fn abandoned(&mut self) {
+    fn abandoned(&mut self, site: &CallSite, policy: &RetryPolicy) {
         let unrecorded = match self.phase {
             Phase::Finished => return,
             // The attempt in flight was made, and is counted now.
@@ -542,25 +594,27 @@ impl<'a> Call<'a> {
             }
             // The hook panicked: the retry it was told of is not made.
             Phase::Notifying => {
-                if let Some(budget) = self.site.budget {
+                if let Some(budget) = site.budget {
                     budget.refund();
                 }
                 1
             }
             Phase::Sleeping => 0,
         };
-        self.release_permit();
-        self.end(Outcome::Cancelled, unrecorded, &"cancelled");
+        self.release_permit(site);
+        self.end(site, policy, Outcome::Cancelled, unrecorded, &"cancelled");
     }
 }
 
-impl Drop for Call<'_> {
-    #[inline]
-    fn drop(&mut self) {
-        if self.phase != Phase::Finished {
-            self.abandoned();
-        }
-    }
+/// Asks the breaker at `site`, if any, for an attempt. Only an open breaker
+/// looks at the time (for its cool-down): a closed one is asked without
+/// reading the clock. If it opens between the two reads, the zero time reads
+/// as "not cooled down yet" and the attempt is refused, which is what an
+/// open breaker does anyway.
+fn ask_breaker(site: &CallSite, timeline: Timeline) -> Option<Result<Permit, CircuitOpen>> {
+    let (breaker, _) = site.breaker?;
+    let now = if breaker.is_open() { timeline.now() } else { Duration::ZERO };
+    Some(breaker.acquire_at(now))
 }
 
 /// Runs one attempt of a sync body. The explicit return type `R` lets `?`

@@ -17,16 +17,23 @@ impl FunctionName {
         match self {
             FunctionName::Given(name) => name,
             FunctionName::Inside(marker) => {
-                let mut path = marker();
-                path = path.rsplit_once("::").map_or(path, |(function, _)| function);
+                let mut path = parent(marker());
                 // The body of an `async fn` is a closure of the function.
-                while let Some(function) = path.strip_suffix("::{{closure}}") {
-                    path = function;
+                while path.ends_with("::{{closure}}") {
+                    path = parent(path);
                 }
                 path
             }
         }
     }
+}
+
+/// `a::b` of `a::b::c` (a path without `::` is its own parent).
+fn parent(path: &'static str) -> &'static str {
+    // `::` never appears inside a segment of a type name but in generic
+    // arguments (`Repo<a::B>::load`), which the last segment has none of.
+    let bytes = path.as_bytes();
+    (1..bytes.len()).rev().find(|&i| bytes[i] == b':' && bytes[i - 1] == b':').map_or(path, |i| &path[..i - 1])
 }
 
 #[cfg(test)]

@@ -77,6 +77,7 @@ fn report_ended(ended: &Ended<'_>) {
     #[cfg(feature = "tracing")]
     {
         let Ended { function, outcome, attempts, max_attempts, error, .. } = *ended;
+        let function = function.get();
         // A first attempt's error is the caller's to report: logging it here
         // too would log every permanent error twice.
         match outcome {
@@ -101,7 +102,7 @@ fn report_ended(ended: &Ended<'_>) {
         }
     }
     #[cfg(feature = "opentelemetry")]
-    crate::metrics::ended(ended.function, ended.outcome.name(), ended.unrecorded);
+    crate::metrics::ended(ended.function.get(), ended.outcome.name(), ended.unrecorded);
 }
 
 /// A call of `function` moved the circuit breaker `breaker` to `state`.

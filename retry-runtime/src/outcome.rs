@@ -42,7 +42,8 @@ impl Outcome {
 /// The end of a call, as every sink sees it.
 #[cfg_attr(not(feature = "tracing"), allow(dead_code, reason = "read only by logs (and some by metrics)"))]
 pub(crate) struct Ended<'a> {
-    pub(crate) function: &'static str,
+    /// Read only when reported: it may take a look-up.
+    pub(crate) function: crate::name::FunctionName,
     pub(crate) outcome: Outcome,
     /// Attempts made, the last one included (0: refused before the first).
     pub(crate) attempts: u32,

@@ -30,6 +30,13 @@ impl Delays {
         if curve.base.is_zero() {
             return Duration::ZERO;
         }
+        self.scaled(curve, retry, random)
+    }
+
+    /// [`Delays::next`] for a non-zero base: the float math and the draw,
+    /// out of line (it comes before a sleep anyway).
+    #[inline(never)]
+    fn scaled(&mut self, curve: Curve, retry: u32, random: &mut impl RandomSource) -> Duration {
         if let Jitter::Decorrelated = curve.jitter {
             let delay = jitter::decorrelated(curve.base, self.previous, curve.cap, random);
             self.previous = delay;
