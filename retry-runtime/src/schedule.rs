@@ -30,21 +30,24 @@ impl Delays {
         if curve.base.is_zero() {
             return Duration::ZERO;
         }
-        self.scaled(curve, retry, random)
-    }
-
-    /// [`Delays::next`] for a non-zero base: the float math and the draw,
-    /// out of line (it comes before a sleep anyway).
-    #[inline(never)]
-    fn scaled(&mut self, curve: Curve, retry: u32, random: &mut impl RandomSource) -> Duration {
+        let delay = scaled(self.previous, curve, retry, random);
         if let Jitter::Decorrelated = curve.jitter {
-            let delay = jitter::decorrelated(curve.base, self.previous, curve.cap, random);
             self.previous = delay;
-            return delay;
         }
-        let nominal = curve.backoff.delay(retry, curve.base, curve.multiplier, curve.cap);
-        curve.jitter.apply(nominal, curve.cap, random).min(curve.cap)
+        delay
     }
+}
+
+/// [`Delays::next`] for a non-zero base: the float math and the draw, out
+/// of line (a sleep follows anyway). Given the previous delay by value:
+/// lent the memory, the caller would have to keep it in memory.
+#[inline(never)]
+fn scaled(previous: Duration, curve: Curve, retry: u32, random: &mut impl RandomSource) -> Duration {
+    if let Jitter::Decorrelated = curve.jitter {
+        return jitter::decorrelated(curve.base, previous, curve.cap, random);
+    }
+    let nominal = curve.backoff.delay(retry, curve.base, curve.multiplier, curve.cap);
+    curve.jitter.apply(nominal, curve.cap, random).min(curve.cap)
 }
 
 /// What a delay is computed from: a policy without its limits

@@ -129,3 +129,59 @@ fn failures_carry_their_outcome_and_first_try_successes_count_too() {
     assert_eq!(counter(&metrics, "retry.attempts", "otel_metrics::forbidden", None), Some(1));
     assert_eq!(counter(&metrics, "retry.successes", "otel_metrics::always_down", None), None);
 }
+
+static REFUSING: retry_runtime::CircuitBreaker =
+    retry_runtime::CircuitBreaker::new().failure_threshold(1).cool_down(std::time::Duration::from_secs(600));
+
+#[derive(Debug)]
+enum Refused {
+    Down,
+    Open,
+}
+
+impl From<retry_runtime::CircuitOpen> for Refused {
+    fn from(_: retry_runtime::CircuitOpen) -> Self {
+        Refused::Open
+    }
+}
+
+#[retry(max = 1, breaker = REFUSING)]
+fn behind_a_breaker() -> Result<u32, Refused> {
+    Err(Refused::Down)
+}
+
+/// Was: a call the open breaker refused added 1 to `retry.attempts`
+/// although its body never ran.
+#[test]
+fn a_call_the_breaker_refuses_exports_no_attempt() {
+    LazyLock::force(&SDK); // The meter is set before the first retried call.
+    assert!(matches!(behind_a_breaker(), Err(Refused::Down)), "the first failure opens the breaker");
+    assert!(matches!(behind_a_breaker(), Err(Refused::Open)));
+    let metrics = exported();
+    let function = "otel_metrics::behind_a_breaker";
+    assert_eq!(counter(&metrics, "retry.attempts", function, None), Some(1));
+    assert_eq!(counter(&metrics, "retry.failures", function, Some("circuit_open")), Some(1));
+}
+
+#[retry(max = 5, base = "100ms", jitter = "none")]
+async fn fails_at_once() -> Result<u32, String> {
+    Err("down".to_owned())
+}
+
+/// Was: a call cancelled while sleeping exported one attempt more than it
+/// made (2 made, 3 exported).
+#[test]
+fn a_call_cancelled_while_sleeping_exports_the_attempts_it_made() {
+    LazyLock::force(&SDK);
+    let Ok(runtime) = tokio::runtime::Builder::new_current_thread().enable_time().start_paused(true).build() else {
+        panic!("no runtime")
+    };
+    // Attempts at 0 and 100 ms; cancelled at 150 ms, in the 200 ms sleep.
+    let cancelled =
+        runtime.block_on(async { tokio::time::timeout(std::time::Duration::from_millis(150), fails_at_once()).await });
+    assert!(cancelled.is_err());
+    let metrics = exported();
+    let function = "otel_metrics::fails_at_once";
+    assert_eq!(counter(&metrics, "retry.attempts", function, None), Some(2));
+    assert_eq!(counter(&metrics, "retry.failures", function, Some("cancelled")), Some(1));
+}
