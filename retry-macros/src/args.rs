@@ -12,7 +12,7 @@ use syn::{Expr, ExprLit, ExprUnary, Ident, Lit, LitStr, Path, Token, UnOp};
 use crate::errors::Errors;
 use crate::suggest;
 
-const KEYS: &[&str] = &[
+pub(crate) const KEYS: &[&str] = &[
     "max",
     "base",
     "cap",

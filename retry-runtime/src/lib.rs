@@ -51,45 +51,47 @@
 //!
 //! # The attribute
 //!
-//! Every argument is optional, and each may be given once.
+//! Every argument is optional, and each may be given once: [`retry`] lists
+//! them all, with their values and defaults. Durations are written like
+//! `"250ms"`, `"2s"`, `"1m30s"`, `"500us"`, `"1h"`. Values are checked at
+//! compile time: `max = 0`, `multiplier = 0.5`, `base = "100xs"`, `cap` below
+//! `base`, an unknown key or a repeated one are compile errors pointing at
+//! the argument. An example of each key follows.
 //!
-//! | key | value | default | meaning |
-//! |---|---|---|---|
-//! | `max` | integer ≥ 1 | `3` | total attempts, the first included (`max = 1`: no retry) |
-//! | `base` | duration string | `"100ms"` | delay before the first retry |
-//! | `cap` | duration string | `"30s"` | upper bound on any single delay (after jitter) |
-//! | `multiplier` | float ≥ 1.0 | `2.0` | growth factor of `exponential` |
-//! | `backoff` | `"exponential"`, `"linear"`, `"fixed"` | `"exponential"` | see [`Backoff`] |
-//! | `jitter` | `"none"`, `"full"`, `"equal"`, `"decorrelated"`, or a float in (0, 1] | `"full"` | see [`Jitter`] |
-//! | `on` | `Fn(&E) -> bool` or `Fn(&E) -> Verdict` | retry every error | the classifier, see [`Verdict`] |
-//! | `deadline` | duration string | none | total time budget from the first attempt |
-//! | `on_retry` | `Fn(&RetryEvent<'_, E>)` | none | called before each sleep, see [`RetryEvent`] |
-//! | `policy` | expression giving a [`RetryPolicy`] (or a reference, `Box`, `Arc` of one, see [`ToPolicy`]) | none | a policy built at run time; excludes `max` … `deadline` |
-//! | `clone` | `clone(arg, …)` | none | by-value arguments the body consumes: cloned for each attempt |
-//! | `stats` | `false`, `true`, or the path of a `static` [`Stats`] | `true` | where calls are counted, see [`stats`] |
-//! | `budget` | the path of a `static` [`RetryBudget`] | none | retries paid from a token bucket shared by many calls; a refused retry returns the last error at once |
-//! | `breaker` | the path of a `static` [`CircuitBreaker`] | none | asked before each attempt; while open, fails fast with `E::from(`[`CircuitOpen`]`)` |
-//! | `timeout` | duration string (`async fn` only) | none | each attempt is dropped after this long and fails with `E::from(`[`TimedOut`]`)` |
-//! | `crate` | path | `::retry_runtime` | where this crate is, if renamed |
+//! ## `max`, `base`, `cap`, `multiplier`, `backoff`, `jitter`: the delays
 //!
-//! Durations are written like `"250ms"`, `"2s"`, `"1m30s"`, `"500us"`, `"1h"`.
-//! Values are checked at compile time: `max = 0`, `multiplier = 0.5`,
-//! `base = "100xs"`, `cap` below `base`, an unknown key or a repeated one are
-//! compile errors pointing at the argument.
+//! `max` counts every attempt, the first included. The delay before retry
+//! *n* follows the [`Backoff`] curve from `base`, is capped at `cap`,
+//! randomised by the [`Jitter`] strategy, and capped again.
+//!
+//! ```
+//! use std::time::Duration;
+//! use retry_runtime::{retry, testing::SleepRecorder};
+//!
+//! #[retry(max = 5, base = "10ms", cap = "50ms", multiplier = 3.0, backoff = "exponential", jitter = "none")]
+//! fn down() -> Result<(), ()> { Err(()) }
+//!
+//! let sleeps = SleepRecorder::install();
+//! assert!(down().is_err());
+//! assert_eq!(sleeps.delays(), [10, 30, 50, 50].map(Duration::from_millis));
+//! ```
 //!
 //! ## `on`: which errors are worth retrying
 //!
 //! Without `on`, every `Err` is retried. With it, the classifier sees each
 //! error and answers `true`/`false`, or a [`Verdict`]; `Verdict::RetryAfter`
 //! replaces the computed delay with the server's hint (still capped by `cap`).
-//! The expression is evaluated after each attempt, so it may be a path, a
-//! closure, or a field of `self`.
+//! The expression is evaluated after each failed attempt, the last one
+//! included (so a permanent error there counts as `non_retryable` in the
+//! [`stats`] and metrics), and may be a path, a closure, or a field of
+//! `self`.
 //!
 //! ## `deadline`: a total time budget
 //!
 //! Measured from the start of the first attempt (on tokio's clock in async
-//! functions). A retry whose sleep would end past the deadline is not made:
-//! the last error is returned at once. A `RetryAfter` hint that would end past
+//! functions). No attempt starts once the deadline has passed: a retry whose
+//! sleep would end at or past it is not made, a zero delay included, and the
+//! last error is returned at once. A `RetryAfter` hint that would end past
 //! it likewise stops the call rather than retrying early.
 //!
 //! ```
@@ -155,7 +157,9 @@
 //! ## `stats`: where calls are counted
 //!
 //! By default each function counts into its own [`Stats`], listed by
-//! [`stats::snapshot`] under its module path and name. `stats = false`
+//! [`stats::snapshot`] under its name: its path, with the `Self` type of a
+//! method (see [how functions are named](stats#how-functions-are-named)).
+//! `stats = false`
 //! counts nothing; `stats = PATH` counts into a `static` [`Stats`], listed
 //! under the `static`'s name (see [Statistics, logs and
 //! metrics](#statistics-logs-and-metrics)).
@@ -207,50 +211,46 @@
 //!
 //! # What it expands to
 //!
-//! The body stays in the function and runs inside a loop: `?` and `return`
-//! end one attempt, and `&mut self` is reborrowed for each. Roughly:
+//! The body stays in the function, written once, inside a loop: `?` and
+//! `return` end one attempt, and `&mut self` is reborrowed for each. Each
+//! attempt's result goes to the runtime's engine, which says whether to
+//! return it or to sleep and try again. Roughly:
 //!
 //! ```text
 //! fn load(&self, id: u64) -> Result<Row, DbError> {
-//!     static SITE: CallSite = CallSite::new("my_crate::load").with_stats(&STATS, "my_crate::load");
-//!     let first = FirstAttempt::at(&SITE);                 // one relaxed load: registered?
-//!     let result = attempt::<Result<Row, DbError>>(|| { /* body */ });
-//!     first.or_retry(result, &POLICY, |first, result| {   // a first-try success returns here
-//!         // Out of line (#[cold]): the retries, with their state built in place.
-//!         let mut state = first.into_resumed::<SyncClock>(&SITE, &POLICY, None);
-//!         let mut delay = match state.step(&POLICY, Some(&SITE), result, is_transient, on_retry) {
+//!     fn __retry_function() -> &'static str { type_name_of_val(&__retry_function) } // names it
+//!     static __RETRY_STATS: Stats = Stats::new();
+//!     static __RETRY_SITE: CallSite = CallSite::inside(__retry_function, RetryPolicy::new().max_attempts(5))
+//!         .with_stats(&__RETRY_STATS, None);              // everything constant, written once
+//!     let mut call = Call::sync(&__RETRY_SITE, __RETRY_SITE.policy());
+//!     loop {
+//!         let result = attempt::<Result<Row, DbError>, _>(|| { /* body */ });
+//!         let delay = match call.step(&__RETRY_SITE, __RETRY_SITE.policy(), result, is_transient, on_retry, describe) {
 //!             Step::Return(result) => return result,
 //!             Step::Sleep(delay) => delay,
 //!         };
-//!         loop {
-//!             state.sleep_blocking(delay);
-//!             let result = attempt::<Result<Row, DbError>>(|| { /* body */ });
-//!             delay = match state.step(&POLICY, Some(&SITE), result, is_transient, on_retry) { /* as above */ };
-//!         }
-//!     })
+//!         call.sleep_blocking(delay);
+//!     }
 //! }
 //! ```
 //!
 //! An `async fn` awaits `async { body }` instead and sleeps with
-//! `tokio::time::sleep`. Its retries are a future of their own, awaited only
-//! after the first attempt failed and its error was classified: the
-//! function's future stays small (the compiler sees through it on a
-//! first-try success), and no attempt's error is ever held in a future, nor
-//! across a sleep, so a non-`Send` error type does not make the future
-//! non-`Send`. The first attempt runs before any retry state exists,
-//! so when it succeeds nothing else happens but one relaxed load (the
-//! registration check) and one relaxed add to the function's [`stats`]: no
-//! allocation, no random number, no lock, and no clock read unless a
-//! `deadline` is set. The body appears twice in the expansion for that; a
-//! `breaker` or `timeout` (which need the state before the first attempt) or
-//! an `impl Trait` in the return type keep a single loop around one body.
+//! `tokio::time::sleep`; the attempt's result is never held across that
+//! sleep, so a non-`Send` error type does not make the future non-`Send`.
+//! `Call::step` is the only code generic over the function's types, and it
+//! is small: on a first-try success it tests the result and adds one to the
+//! function's [`stats`] (no allocation, no random number, no lock, no clock
+//! read unless a `deadline` is set); on a failure it asks the classifier,
+//! and hands the decision (delays, random draws, clocks, budget, breaker,
+//! statistics, logs and metrics) to code compiled once, in this crate. The
+//! closure API ([`RetryPolicy::retry`]) drives the same engine.
 //!
 //! # Refused
 //!
 //! `const fn`, `extern` functions, functions without a body, non-`async`
 //! functions returning `impl Future` (write an `async fn`), functions that
 //! do not return `Result`, and `timeout` on a sync function (a running thread
-//! cannot be interrupted) are compile errors.
+//! cannot be interrupted) are compile errors, each pointing at what to change.
 //!
 //! # Without the macro
 //!
