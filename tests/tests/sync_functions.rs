@@ -396,3 +396,26 @@ fn seeded_recorder_makes_jittered_delays_reproducible() {
     assert_eq!(first.len(), 3);
     assert_eq!(first, run());
 }
+
+#[retry(max = 2, base = "30s", jitter = "none")]
+fn base_at_the_default_cap() -> Result<(), ()> {
+    Err(())
+}
+
+#[retry(max = 2, cap = "100ms", jitter = "none")]
+fn cap_at_the_default_base() -> Result<(), ()> {
+    Err(())
+}
+
+/// The macro's compile-time `cap`-below-`base` check uses the runtime's
+/// defaults: these two compile (the trybuild cases `base-just-above-default-cap`
+/// and `cap-just-below-default-base` do not), and sleep exactly those defaults.
+#[test]
+fn the_macros_default_base_and_cap_are_the_runtimes() {
+    let defaults = RetryPolicy::new();
+    let sleeps = SleepRecorder::install();
+    assert!(base_at_the_default_cap().is_err());
+    assert!(cap_at_the_default_base().is_err());
+    assert_eq!(sleeps.delays(), [Duration::from_secs(30), Duration::from_millis(100)]);
+    assert_eq!(sleeps.delays(), [defaults.cap, defaults.base]);
+}
