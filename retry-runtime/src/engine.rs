@@ -322,7 +322,15 @@ impl<'a> Call<'a> {
                 stats.record_first_try_success();
             }
         } else {
-            self.end_apart(|state| state.succeeded_at_last(site, policy));
+            if self.state.failures == 0
+                && let Some(budget) = site.budget
+            {
+                budget.deposit();
+            }
+            if site.breaker.is_some() {
+                self.apart(|state| state.breaker_answered(site, false));
+            }
+            self.state.end(site, policy, Outcome::Success, 1, &"success");
         }
     }
 
@@ -354,29 +362,49 @@ impl<'a> Call<'a> {
             // decorrelated jitter's memory: it says nothing about our curve.
             Verdict::RetryAfter(hint) => Ok(hint.min(policy.cap)),
         };
-        // The breaker counts only the failures the classifier calls transient.
-        let transient = verdict != Verdict::Stop;
-        match delay {
-            // Asked of the policy and the site, not of the state: constants.
-            Ok(delay) if policy.deadline.is_none() && site.breaker.is_none() && site.budget.is_none() => {
-                state.phase = Phase::Notifying;
+        if site.breaker.is_some() {
+            // The breaker counts only the failures the classifier calls transient.
+            let transient = verdict != Verdict::Stop;
+            self.apart(|state| state.breaker_answered(site, transient));
+        }
+        match delay.and_then(|delay| self.allowed(site, policy, delay)) {
+            Ok(delay) => {
+                self.state.phase = Phase::Notifying;
                 Some(delay)
             }
-            Ok(delay) => self.apart(|state| state.allow(site, policy, transient, delay, error)),
             Err(outcome) => {
-                self.end_apart(|state| state.failed_for_good(site, policy, transient, outcome, error));
+                self.state.end(site, policy, outcome, 1, error);
                 None
             }
         }
     }
 
-    /// Runs `ending` on a copy of the state: the call is over, so nothing
-    /// of the copy is kept, and the state kept in the loop is only read.
+    /// Whether a retry after `delay` may be made: it ends before the
+    /// deadline, the breaker grants the next attempt, and the budget pays.
+    /// Each is asked only when the policy or the site has it: constants.
     #[inline]
-    fn end_apart(&mut self, ending: impl FnOnce(&mut State)) {
-        let mut state = self.state;
-        ending(&mut state);
-        self.state.phase = Phase::Finished;
+    fn allowed(&mut self, site: &CallSite, policy: &RetryPolicy, delay: Duration) -> Result<Duration, Outcome> {
+        let state = &mut self.state;
+        // No attempt starts once no time is left: the sleep must end before
+        // the deadline, a zero delay included.
+        if policy.deadline.is_some() && state.time_left().is_some_and(|left| delay >= left) {
+            return Err(Outcome::Exhausted);
+        }
+        if site.breaker.is_some() {
+            match ask_breaker(site, state.timeline) {
+                Some(Err(CircuitOpen)) => return Err(Outcome::CircuitOpen),
+                Some(Ok(permit)) => state.permit = Some(permit),
+                None => {}
+            }
+        }
+        // Paid last, so a retry that the deadline or the breaker stops costs no token.
+        if let Some(budget) = site.budget
+            && !budget.try_withdraw_with(|| state.timeline.now())
+        {
+            state.release_permit(site);
+            return Err(Outcome::BudgetRefused);
+        }
+        Ok(delay)
     }
 
     /// Sleeps the thread for `delay` (nothing for zero).
@@ -452,80 +480,6 @@ impl State {
         }
     }
 
-    #[inline(never)]
-    fn succeeded_at_last(&mut self, site: &CallSite, policy: &RetryPolicy) {
-        if self.failures == 0
-            && let Some(budget) = site.budget
-        {
-            budget.deposit();
-        }
-        self.breaker_answered(site, false);
-        self.end(site, policy, Outcome::Success, 1, &"success");
-    }
-
-    /// The rest of [`Call::failed`] for a retry that the deadline, the
-    /// breaker or the budget must still allow: its delay, or the end.
-    #[inline(never)]
-    fn allow(
-        &mut self,
-        site: &CallSite,
-        policy: &RetryPolicy,
-        transient: bool,
-        delay: Duration,
-        error: &dyn fmt::Display,
-    ) -> Option<Duration> {
-        self.breaker_answered(site, transient);
-        match self.allowed(site, delay) {
-            Ok(delay) => {
-                self.phase = Phase::Notifying;
-                Some(delay)
-            }
-            Err(outcome) => {
-                self.end(site, policy, outcome, 1, error);
-                None
-            }
-        }
-    }
-
-    /// The rest of [`Call::failed`] for a call whose last attempt failed.
-    #[inline(never)]
-    fn failed_for_good(
-        &mut self,
-        site: &CallSite,
-        policy: &RetryPolicy,
-        transient: bool,
-        outcome: Outcome,
-        error: &dyn fmt::Display,
-    ) {
-        self.breaker_answered(site, transient);
-        self.end(site, policy, outcome, 1, error);
-    }
-
-    /// Whether a retry after `delay` may be made: it ends before the
-    /// deadline, the breaker grants the next attempt, and the budget pays.
-    fn allowed(&mut self, site: &CallSite, delay: Duration) -> Result<Duration, Outcome> {
-        // No attempt starts once no time is left: the sleep must end before
-        // the deadline, a zero delay included.
-        if let Some(left) = self.time_left()
-            && delay >= left
-        {
-            return Err(Outcome::Exhausted);
-        }
-        match ask_breaker(site, self.timeline) {
-            Some(Err(CircuitOpen)) => return Err(Outcome::CircuitOpen),
-            Some(Ok(permit)) => self.permit = Some(permit),
-            None => {}
-        }
-        // Paid last, so a retry that the deadline or the breaker stops costs no token.
-        if let Some(budget) = site.budget
-            && !budget.try_withdraw_with(|| self.timeline.now())
-        {
-            self.release_permit(site);
-            return Err(Outcome::BudgetRefused);
-        }
-        Ok(delay)
-    }
-
     /// The retry after `delay` is made: recorded, and the sleep that it
     /// takes (zero inside a [`crate::testing::SleepRecorder`], which records
     /// it instead, counting it against the deadline as if it had been slept).
@@ -552,6 +506,7 @@ impl State {
 
     /// Tells the breaker, if any, how the attempt it admitted went, and
     /// reports a state change that caused.
+    #[inline(never)]
     fn breaker_answered(&mut self, site: &CallSite, failed: bool) {
         let (Some((breaker, name)), Some(permit)) = (site.breaker, self.permit.take()) else { return };
         // Only a failure can open the breaker, the one change that dates itself.
@@ -570,6 +525,7 @@ impl State {
 
     /// Records the end of the call: `unrecorded` of its attempts were not
     /// recorded as retried.
+    #[inline]
     fn end(&mut self, site: &CallSite, policy: &RetryPolicy, outcome: Outcome, unrecorded: u32, error: &dyn fmt::Display) {
         self.phase = Phase::Finished;
         let attempts = match outcome {
@@ -611,6 +567,7 @@ impl State {
 /// reading the clock. If it opens between the two reads, the zero time reads
 /// as "not cooled down yet" and the attempt is refused, which is what an
 /// open breaker does anyway.
+#[inline(never)]
 fn ask_breaker(site: &CallSite, timeline: Timeline) -> Option<Result<Permit, CircuitOpen>> {
     let (breaker, _) = site.breaker?;
     let now = if breaker.is_open() { timeline.now() } else { Duration::ZERO };

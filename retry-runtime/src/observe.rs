@@ -57,8 +57,7 @@ fn report_retried(retried: &Retried<'_>) {
 }
 
 /// The call ended.
-#[cold]
-#[inline(never)]
+#[inline]
 pub(crate) fn ended(stats: Option<&Stats>, ended: &Ended<'_>) {
     if let Some(stats) = stats {
         if ended.outcome == Outcome::Success && ended.attempts == 1 {
@@ -72,6 +71,8 @@ pub(crate) fn ended(stats: Option<&Stats>, ended: &Ended<'_>) {
     }
 }
 
+#[cold]
+#[inline(never)]
 #[cfg_attr(not(any(feature = "tracing", feature = "opentelemetry")), allow(unused_variables))]
 fn report_ended(ended: &Ended<'_>) {
     #[cfg(feature = "tracing")]
