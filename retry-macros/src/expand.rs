@@ -102,15 +102,14 @@ fn expand(args: &Args, retry_fn: &RetryFn) -> TokenStream {
         Flavor::Sync => quote_spanned!(span=> #private::attempt::<#output_type, _>(|| #block)),
         Flavor::Async => {
             let attempt = quote_spanned!(span=> #private::attempt_async::<#output_type, _>(async #block));
-            match &args.timeout {
-                // Located on `timeout`: a missing `From<TimedOut>` is reported there.
-                Some(timeout) => {
-                    let at = timeout.key.span();
-                    let (private, output_type) = (respan(private.clone(), at), respan(output_type.to_token_stream(), at));
-                    let timed_out = quote_spanned!(at=> <#output_type as #private::RetryOutcome>::timed_out);
-                    quote_spanned!(at=> #call.within_timeout(#attempt, #timed_out).await)
-                }
-                None => quote_spanned!(span=> #attempt.await),
+            // Located on `timeout`: a missing `From<TimedOut>` is reported there.
+            if let Some(timeout) = &args.timeout {
+                let at = timeout.key.span();
+                let (private, output_type) = (respan(private.clone(), at), respan(output_type.to_token_stream(), at));
+                let timed_out = quote_spanned!(at=> <#output_type as #private::RetryOutcome>::timed_out);
+                quote_spanned!(at=> #call.within_timeout(#attempt, #timed_out).await)
+            } else {
+                quote_spanned!(span=> #attempt.await)
             }
         }
     };
@@ -166,16 +165,16 @@ fn call_site(args: &Args, private: &TokenStream, span: Span, internal: &impl Fn(
                 quote!(#written)
             };
             let arguments = quote_spanned!(path.span()=> &#path, ::core::option::Option::Some(#name));
-            (TokenStream::new(), on_path(path, "with_stats", arguments))
+            (TokenStream::new(), on_path(path, "with_stats", &arguments))
         }
     };
     let with_budget = args.budget.as_ref().map(|budget| {
         let path = &budget.value;
-        on_path(path, "with_budget", quote_spanned!(path.span()=> &#path))
+        on_path(path, "with_budget", &quote_spanned!(path.span()=> &#path))
     });
     let with_breaker = args.breaker.as_ref().map(|breaker| {
         let (path, name) = (&breaker.value, path_text(&breaker.value));
-        on_path(path, "with_breaker", quote_spanned!(path.span()=> &#path, #name))
+        on_path(path, "with_breaker", &quote_spanned!(path.span()=> &#path, #name))
     });
     let with_timeout = args.timeout.as_ref().map(|timeout| {
         let limit = duration(timeout.value);
@@ -193,17 +192,28 @@ fn call_site(args: &Args, private: &TokenStream, span: Span, internal: &impl Fn(
 
 /// `.method(arguments)`, located on `path`: a `static` of the wrong type is
 /// reported there.
-fn on_path(path: &syn::Path, method: &str, arguments: TokenStream) -> TokenStream {
+fn on_path(path: &syn::Path, method: &str, arguments: &TokenStream) -> TokenStream {
     let method = Ident::new(method, path.span());
     quote_spanned!(path.span()=> .#method(#arguments))
 }
 
 /// `match call.step(result, on, on_retry, describe)`'s scrutinee.
-fn step(args: &Args, private: &TokenStream, span: Span, [call, site, result]: [&Ident; 3], policy: &TokenStream) -> TokenStream {
+fn step(
+    args: &Args,
+    private: &TokenStream,
+    span: Span,
+    [call, site, result]: [&Ident; 3],
+    policy: &TokenStream,
+) -> TokenStream {
     let internal = |name: &str| Ident::new(name, Span::mixed_site().located_at(span));
-    let classify = args.on.as_ref().map_or_else(|| quote_spanned!(span=> |_| true), |on| on.value.to_token_stream());
+    // Without `on` and `on_retry`: retry every error, tell no one. The
+    // argument is named, not `_`: an error type `()` would otherwise meet
+    // `clippy::ignored_unit_patterns` in the user's crate.
+    let unused = internal("__retry_unused");
+    let classify =
+        args.on.as_ref().map_or_else(|| quote_spanned!(span=> |#unused| true), |on| on.value.to_token_stream());
     let on_retry =
-        args.on_retry.as_ref().map_or_else(|| quote_spanned!(span=> |_| {}), |hook| hook.value.to_token_stream());
+        args.on_retry.as_ref().map_or_else(|| quote_spanned!(span=> |#unused| {}), |hook| hook.value.to_token_stream());
     // `step` checks that the return type is a `Result` (through the attempt's
     // result) and that the classifier returns a verdict (through the method's
     // bounds): locating those tokens on the return type and on the `on`

@@ -247,7 +247,14 @@ where
         let mut call = Call::sync(&site, site.policy());
         loop {
             let result = operation();
-            let step = call.step(&site, site.policy(), result, |e| classify.classify(e), |event| notify.notify(event), describe::by_type_name);
+            let step = call.step(
+                &site,
+                site.policy(),
+                result,
+                |e| classify.classify(e),
+                |event| notify.notify(event),
+                describe::by_type_name,
+            );
             match step {
                 Step::Return(result) => return result,
                 Step::Sleep(delay) => call.sleep_blocking(delay),
@@ -296,7 +303,14 @@ where
             let result = operation().await;
             // Bound apart from the sleep: a result held across it would make
             // the future non-`Send` for a non-`Send` error.
-            let delay = match call.step(&site, site.policy(), result, |e| classify.classify(e), |event| notify.notify(event), describe::by_type_name) {
+            let delay = match call.step(
+                &site,
+                site.policy(),
+                result,
+                |e| classify.classify(e),
+                |event| notify.notify(event),
+                describe::by_type_name,
+            ) {
                 Step::Return(result) => return result,
                 Step::Sleep(delay) => delay,
             };

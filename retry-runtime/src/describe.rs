@@ -16,6 +16,9 @@ pub struct Describe<'a, T>(pub &'a T);
 /// Describes with `Display` (preferred).
 pub trait DescribeDisplay {
     /// Writes the error.
+    ///
+    /// # Errors
+    /// The formatter's.
     fn describe_error(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result;
 }
 
@@ -28,6 +31,9 @@ impl<T: fmt::Display> DescribeDisplay for &&Describe<'_, T> {
 /// Describes with `Debug` (when there is no `Display`).
 pub trait DescribeDebug {
     /// Writes the error.
+    ///
+    /// # Errors
+    /// The formatter's.
     fn describe_error(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result;
 }
 
@@ -40,6 +46,9 @@ impl<T: fmt::Debug> DescribeDebug for &Describe<'_, T> {
 /// Describes by the type's name (neither `Display` nor `Debug`).
 pub trait DescribeAny {
     /// Writes the error.
+    ///
+    /// # Errors
+    /// The formatter's.
     fn describe_error(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result;
 }
 
@@ -84,6 +93,7 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::needless_borrow, reason = "the borrows are the autoref specialisation under test")]
     fn display_then_debug_then_the_type_name() {
         let text = shown(|f| (&&&Describe(&"refused")).describe_error(f));
         assert_eq!(text, "refused");

@@ -28,6 +28,7 @@ use crate::policy::RetryPolicy;
 use crate::random::PerThread;
 use crate::schedule::Delays;
 use crate::stats::Stats;
+use crate::timeout::TimedOut;
 use crate::verdict::{IntoVerdict, Verdict};
 
 /// What a retried function is, fixed at compile time: its name, its
@@ -128,9 +129,9 @@ pub trait RetryOutcome: Sized {
         Self::Error: From<CircuitOpen>;
 
     /// The result of an attempt that ran out of time: `Err(E::from(TimedOut))`.
-    fn timed_out(timed_out: crate::TimedOut) -> Self
+    fn timed_out(timed_out: TimedOut) -> Self
     where
-        Self::Error: From<crate::TimedOut>;
+        Self::Error: From<TimedOut>;
 }
 
 impl<T, E> RetryOutcome for Result<T, E> {
@@ -150,9 +151,9 @@ impl<T, E> RetryOutcome for Result<T, E> {
     }
 
     #[inline]
-    fn timed_out(timed_out: crate::TimedOut) -> Self
+    fn timed_out(timed_out: TimedOut) -> Self
     where
-        E: From<crate::TimedOut>,
+        E: From<TimedOut>,
     {
         Err(E::from(timed_out))
     }
@@ -239,10 +240,7 @@ impl<'a> Call<'a> {
         if let Some((stats, name)) = site.stats {
             stats.ensure_registered_with(|| name.unwrap_or_else(|| site.function()));
         }
-        let deadline = match policy.deadline {
-            Some(deadline) => Some(timeline.now().saturating_add(deadline)),
-            None => None,
-        };
+        let deadline = policy.deadline.map(|deadline| timeline.now().saturating_add(deadline));
         let state =
             State { failures: 0, phase: Phase::Attempting, timeline, permit: None, deadline, delays: Delays::new() };
         Call { site, policy, state }
@@ -265,6 +263,9 @@ impl<'a> Call<'a> {
     /// asked it before their sleep). On refusal the call is over: the caller
     /// returns the result `refused` makes from [`CircuitOpen`] (passed in, so
     /// a missing conversion is reported once, where the macro names it).
+    ///
+    /// # Errors
+    /// The refused call's result.
     #[inline]
     pub fn admit<R>(&mut self, site: &CallSite, refused: fn(CircuitOpen) -> R) -> Result<(), R> {
         self.debug_assert_same(site);
@@ -339,7 +340,10 @@ impl<'a> Call<'a> {
     /// site a constant, a call that has no deadline, budget or breaker to
     /// ask folds to a few tests.
     #[inline(always)]
-    #[allow(clippy::inline_always, reason = "measured: left to the optimiser, it is called, and the state is kept in memory")]
+    #[allow(
+        clippy::inline_always,
+        reason = "measured: left to the optimiser, it is called, and the state is kept in memory"
+    )]
     fn failed(
         &mut self,
         site: &CallSite,
@@ -430,11 +434,7 @@ impl<'a> Call<'a> {
     /// conversion is reported once, where the macro names it). With no time
     /// left at all, the attempt is not started.
     #[cfg(feature = "tokio")]
-    pub async fn within_timeout<R>(
-        &mut self,
-        attempt: impl Future<Output = R>,
-        timed_out: fn(crate::TimedOut) -> R,
-    ) -> R {
+    pub async fn within_timeout<R>(&mut self, attempt: impl Future<Output = R>, timed_out: fn(TimedOut) -> R) -> R {
         let timeout = self.site.timeout.unwrap_or(Duration::MAX);
         let limit = self.state.time_left().map_or(timeout, |left| left.min(timeout));
         if !limit.is_zero()
@@ -445,7 +445,7 @@ impl<'a> Call<'a> {
         if let Some(stats) = self.site.stats() {
             stats.record_timeout();
         }
-        timed_out(crate::TimedOut::after(limit))
+        timed_out(TimedOut::after(limit))
     }
 
     #[inline]
@@ -484,7 +484,13 @@ impl State {
     /// takes (zero inside a [`crate::testing::SleepRecorder`], which records
     /// it instead, counting it against the deadline as if it had been slept).
     #[inline]
-    fn retrying(&mut self, site: &CallSite, policy: &RetryPolicy, delay: Duration, error: &dyn fmt::Display) -> Duration {
+    fn retrying(
+        &mut self,
+        site: &CallSite,
+        policy: &RetryPolicy,
+        delay: Duration,
+        error: &dyn fmt::Display,
+    ) -> Duration {
         let retried =
             Retried { function: site.name, attempt: self.failures, max_attempts: policy.max_attempts, delay, error };
         observe::retried(site.stats(), &retried);
@@ -526,7 +532,14 @@ impl State {
     /// Records the end of the call: `unrecorded` of its attempts were not
     /// recorded as retried.
     #[inline]
-    fn end(&mut self, site: &CallSite, policy: &RetryPolicy, outcome: Outcome, unrecorded: u32, error: &dyn fmt::Display) {
+    fn end(
+        &mut self,
+        site: &CallSite,
+        policy: &RetryPolicy,
+        outcome: Outcome,
+        unrecorded: u32,
+        error: &dyn fmt::Display,
+    ) {
         self.phase = Phase::Finished;
         let attempts = match outcome {
             Outcome::Success => self.failures.saturating_add(1),

@@ -51,6 +51,7 @@ mod tests {
         }
     }
 
+    #[allow(clippy::unused_async, reason = "the name of an async fn's body is under test")]
     async fn in_an_async_fn() -> &'static str {
         fn marker() -> &'static str {
             std::any::type_name_of_val(&marker)
@@ -61,7 +62,9 @@ mod tests {
     #[test]
     fn an_async_fn_is_named_as_a_sync_one() {
         let mut future = std::pin::pin!(in_an_async_fn());
-        let std::task::Poll::Ready(name) = future.as_mut().poll(&mut std::task::Context::from_waker(std::task::Waker::noop())) else {
+        let std::task::Poll::Ready(name) =
+            future.as_mut().poll(&mut std::task::Context::from_waker(std::task::Waker::noop()))
+        else {
             unreachable!("nothing to wait for")
         };
         assert!(name.ends_with("::name::tests::in_an_async_fn"), "{name}");

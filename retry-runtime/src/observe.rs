@@ -110,24 +110,29 @@ fn report_ended(ended: &Ended<'_>) {
 #[cold]
 #[inline(never)]
 #[cfg_attr(not(feature = "tracing"), allow(unused_variables))]
-pub(crate) fn circuit_changed(stats: Option<&Stats>, function: &'static str, breaker: &'static str, state: CircuitState) {
-    if let (CircuitState::Open, Some(stats)) = (state, stats) {
+pub(crate) fn circuit_changed(
+    stats: Option<&Stats>,
+    function: &'static str,
+    breaker: &'static str,
+    circuit: CircuitState,
+) {
+    if let (CircuitState::Open, Some(stats)) = (circuit, stats) {
         stats.record_circuit_opened();
     }
     #[cfg(feature = "tracing")]
-    match state {
+    match circuit {
         CircuitState::Open => tracing::warn!(
             retry.function = function,
             retry.breaker = breaker,
-            retry.circuit = %state,
+            retry.circuit = %circuit,
             "circuit breaker {breaker} opened after a failure of {}: calls fail fast until it cools down",
             short_name(function),
         ),
         CircuitState::HalfOpen | CircuitState::Closed => tracing::info!(
             retry.function = function,
             retry.breaker = breaker,
-            retry.circuit = %state,
-            "circuit breaker {breaker} is {state} (after a call of {})",
+            retry.circuit = %circuit,
+            "circuit breaker {breaker} is {circuit} (after a call of {})",
             short_name(function),
         ),
     }

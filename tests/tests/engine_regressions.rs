@@ -188,8 +188,7 @@ fn a_panicking_hook_spends_no_budget_token() {
     assert_eq!((stats.calls, stats.cancelled, stats.attempts, stats.retries), (1, 1, 1, 0));
 }
 
-static SHARED_BREAKER: CircuitBreaker =
-    CircuitBreaker::new().failure_threshold(3).cool_down(Duration::from_secs(60));
+static SHARED_BREAKER: CircuitBreaker = CircuitBreaker::new().failure_threshold(3).cool_down(Duration::from_secs(60));
 static SHARED_ATTEMPTS: AtomicU32 = AtomicU32::new(0);
 
 /// Other callers of the dependency fail through the shared breaker while
@@ -223,7 +222,11 @@ static LAST_VERDICT_ATTEMPTS: AtomicU32 = AtomicU32::new(0);
 
 #[retry(max = 2, base = "0ms", on = is_transient, stats = LAST_VERDICT_STATS)]
 fn transient_then_permanent() -> Result<(), ApiError> {
-    if LAST_VERDICT_ATTEMPTS.fetch_add(1, Relaxed) == 0 { Err(ApiError::Unavailable(1)) } else { Err(ApiError::NotFound) }
+    if LAST_VERDICT_ATTEMPTS.fetch_add(1, Relaxed) == 0 {
+        Err(ApiError::Unavailable(1))
+    } else {
+        Err(ApiError::NotFound)
+    }
 }
 
 /// Was: the classifier was skipped on the last attempt, so a permanent

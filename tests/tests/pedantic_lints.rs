@@ -62,3 +62,18 @@ fn strict_code_runs() {
 async fn strict_async_runs() {
     assert_eq!(strict_async(4).await, Err(4));
 }
+
+/// A unit error with the default classifier and hook: was
+/// `clippy::ignored_unit_patterns` on the `_` they matched the error with.
+///
+/// # Errors
+/// Always.
+#[retry(max = 2, base = "0ms")]
+pub fn unit_error() -> Result<(), ()> {
+    Err(())
+}
+
+#[test]
+fn a_unit_error_is_retried() {
+    assert_eq!(unit_error(), Err(()));
+}
