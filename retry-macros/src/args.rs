@@ -9,6 +9,7 @@ use syn::punctuated::Punctuated;
 use syn::spanned::Spanned;
 use syn::{Expr, ExprLit, ExprUnary, Ident, Lit, LitStr, Path, Token, UnOp};
 
+use crate::duration::{self, Invalid};
 use crate::errors::Errors;
 use crate::suggest;
 
@@ -298,8 +299,18 @@ fn duration(key: &Ident, expr: &Expr) -> syn::Result<Duration> {
 
 fn parse_duration(text: &LitStr) -> syn::Result<Duration> {
     let value = text.value();
-    humantime::parse_duration(value.trim())
-        .map_err(|_| syn::Error::new_spanned(text, format!("invalid duration `{value}`: {DURATION_HELP}")))
+    duration::parse(value.trim()).map_err(|invalid| {
+        let message = match invalid {
+            Invalid::Syntax => format!("invalid duration `{value}`: {DURATION_HELP}"),
+            Invalid::TooLarge => format!(
+                "duration `{value}` is too large: a duration holds at most `18446744073709551615s 999999999ns` (u64::MAX seconds, about 585 billion years)"
+            ),
+            Invalid::TooPrecise => format!(
+                "duration `{value}` is not a whole number of nanoseconds: the smallest step is `\"1ns\"` (`\"0.000000001s\"`)"
+            ),
+        };
+        syn::Error::new_spanned(text, message)
+    })
 }
 
 fn float(expr: &Expr) -> Option<f64> {
@@ -434,5 +445,35 @@ fn crate_path(expr: &Expr) -> syn::Result<Path> {
         Expr::Path(path) if path.qself.is_none() => Ok(path.path.clone()),
         Expr::Lit(ExprLit { lit: Lit::Str(text), .. }) => text.parse(),
         _ => Err(syn::Error::new_spanned(expr, "`crate` takes a path, such as `crate = ::my_retry`")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use quote::quote;
+
+    use super::*;
+
+    /// The messages of every error `tokens` give, in order.
+    fn errors_of(tokens: TokenStream) -> Vec<String> {
+        let mut errors = Errors::default();
+        Args::parse(tokens, &mut errors);
+        errors.finish().err().map(|error| error.into_iter().map(|e| e.to_string()).collect()).unwrap_or_default()
+    }
+
+    /// The macro panicked (`overflow in Duration::new`) on durations whose
+    /// sub-second parts carry past `u64::MAX` seconds.
+    #[test]
+    fn duration_overflow_is_an_error_not_a_panic() {
+        let errors = errors_of(quote!(
+            cap = "18446744073709551615s 1000ms",
+            base = "18446744073709551615s 500ms 500000us",
+            deadline = "18446744073709551615s 999999999ns 1ns",
+            timeout = "18446744073709551615s 1000000000ns",
+        ));
+        assert_eq!(errors.len(), 4, "{errors:?}");
+        for error in errors {
+            assert!(error.contains("is too large: a duration holds at most"), "{error}");
+        }
     }
 }
