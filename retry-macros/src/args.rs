@@ -154,35 +154,41 @@ impl Args {
             (_, RawValue::List(list)) if KEYS.contains(&name.as_str()) => {
                 Err(syn::Error::new(list.span(), format!("expected `{name} = value`; only `clone(…)` takes a list")))
             }
-            (_, RawValue::Assigned(expr)) => match name.as_str() {
-                "max" => max(&expr).map(|v| set(&mut self.max, &key, v, errors)),
-                "base" => duration(&key, &expr).map(|v| set(&mut self.base, &key, v, errors)),
-                "cap" => duration(&key, &expr).map(|v| set(&mut self.cap, &key, v, errors)),
-                "deadline" => duration(&key, &expr).map(|v| set(&mut self.deadline, &key, v, errors)),
-                "timeout" => timeout(&key, &expr).map(|v| set(&mut self.timeout, &key, v, errors)),
-                "budget" => static_path(&expr, "budget", "retry_runtime::RetryBudget", "API_BUDGET")
-                    .map(|v| set(&mut self.budget, &key, v, errors)),
-                "breaker" => static_path(&expr, "breaker", "retry_runtime::CircuitBreaker", "PAYMENTS_BREAKER")
-                    .map(|v| set(&mut self.breaker, &key, v, errors)),
-                "multiplier" => multiplier(&expr).map(|v| set(&mut self.multiplier, &key, v, errors)),
-                "backoff" => backoff(&expr).map(|v| set(&mut self.backoff, &key, v, errors)),
-                "jitter" => jitter(&expr).map(|v| set(&mut self.jitter, &key, v, errors)),
-                "on" => {
-                    set(&mut self.on, &key, expr, errors);
-                    Ok(())
+            (_, RawValue::Assigned(expr)) => {
+                // Values are read through groups; expressions (`on`,
+                // `on_retry`, `policy`) are kept as written, emitted where a
+                // group keeps their precedence.
+                let value = ungrouped(&expr);
+                match name.as_str() {
+                    "max" => max(value).map(|v| set(&mut self.max, &key, v, errors)),
+                    "base" => duration(&key, value).map(|v| set(&mut self.base, &key, v, errors)),
+                    "cap" => duration(&key, value).map(|v| set(&mut self.cap, &key, v, errors)),
+                    "deadline" => duration(&key, value).map(|v| set(&mut self.deadline, &key, v, errors)),
+                    "timeout" => timeout(&key, value).map(|v| set(&mut self.timeout, &key, v, errors)),
+                    "budget" => static_path(value, "budget", "retry_runtime::RetryBudget", "API_BUDGET")
+                        .map(|v| set(&mut self.budget, &key, v, errors)),
+                    "breaker" => static_path(value, "breaker", "retry_runtime::CircuitBreaker", "PAYMENTS_BREAKER")
+                        .map(|v| set(&mut self.breaker, &key, v, errors)),
+                    "multiplier" => multiplier(value).map(|v| set(&mut self.multiplier, &key, v, errors)),
+                    "backoff" => backoff(value).map(|v| set(&mut self.backoff, &key, v, errors)),
+                    "jitter" => jitter(value).map(|v| set(&mut self.jitter, &key, v, errors)),
+                    "on" => {
+                        set(&mut self.on, &key, expr, errors);
+                        Ok(())
+                    }
+                    "on_retry" => {
+                        set(&mut self.on_retry, &key, expr, errors);
+                        Ok(())
+                    }
+                    "policy" => {
+                        set(&mut self.policy, &key, expr, errors);
+                        Ok(())
+                    }
+                    "stats" => stats(value).map(|v| set(&mut self.stats, &key, v, errors)),
+                    "crate" => crate_path(value).map(|v| set(&mut self.krate, &key, v, errors)),
+                    _ => Err(unknown_key(&key, &name)),
                 }
-                "on_retry" => {
-                    set(&mut self.on_retry, &key, expr, errors);
-                    Ok(())
-                }
-                "policy" => {
-                    set(&mut self.policy, &key, expr, errors);
-                    Ok(())
-                }
-                "stats" => stats(&expr).map(|v| set(&mut self.stats, &key, v, errors)),
-                "crate" => crate_path(&expr).map(|v| set(&mut self.krate, &key, v, errors)),
-                _ => Err(unknown_key(&key, &name)),
-            },
+            }
             (_, RawValue::List(_)) => Err(unknown_key(&key, &name)),
         };
         if let Err(error) = parsed {
@@ -250,15 +256,30 @@ fn unknown_key(key: &Ident, name: &str) -> syn::Error {
     )
 }
 
+/// `expr` without the parentheses and invisible groups around it.
+///
+/// A `macro_rules!` fragment (`$x:path`, `$x:expr`, `$x:literal`) reaches
+/// the attribute wrapped in a group without delimiters, which syn parses as
+/// `Expr::Group`: every key's value is looked at through this, so that a value
+/// means the same written directly or forwarded by a macro.
+fn ungrouped(mut expr: &Expr) -> &Expr {
+    loop {
+        match expr {
+            Expr::Group(group) => expr = &group.expr,
+            Expr::Paren(paren) => expr = &paren.expr,
+            _ => return expr,
+        }
+    }
+}
+
 /// The literal of `expr`, looking through a leading minus sign.
 fn literal(expr: &Expr) -> Option<(bool, &Lit)> {
-    match expr {
+    match ungrouped(expr) {
         Expr::Lit(ExprLit { lit, .. }) => Some((false, lit)),
-        Expr::Unary(ExprUnary { op: UnOp::Neg(_), expr, .. }) => match &**expr {
+        Expr::Unary(ExprUnary { op: UnOp::Neg(_), expr, .. }) => match ungrouped(expr) {
             Expr::Lit(ExprLit { lit, .. }) => Some((true, lit)),
             _ => None,
         },
-        Expr::Group(group) => literal(&group.expr),
         _ => None,
     }
 }
@@ -394,7 +415,7 @@ fn clone_list(list: Punctuated<Expr, Token![,]>) -> syn::Result<Vec<Ident>> {
     let mut idents = Vec::new();
     let mut errors = Errors::default();
     for expr in list {
-        match &expr {
+        match ungrouped(&expr) {
             Expr::Path(path) if path.qself.is_none() && path.path.get_ident().is_some() => {
                 idents.extend(path.path.get_ident().cloned());
             }
@@ -450,9 +471,24 @@ fn crate_path(expr: &Expr) -> syn::Result<Path> {
 
 #[cfg(test)]
 mod tests {
+    use proc_macro2::{Delimiter, Group};
     use quote::quote;
 
     use super::*;
+
+    /// `tokens` in a group without delimiters, as a `macro_rules!` fragment
+    /// (`$x:path`, `$x:expr`, `$x:literal`) hands them on.
+    fn fragment(tokens: TokenStream) -> Group {
+        Group::new(Delimiter::None, tokens)
+    }
+
+    /// The arguments `tokens` give, which must have no error.
+    fn parse_ok(tokens: TokenStream) -> Args {
+        let mut errors = Errors::default();
+        let args = Args::parse(tokens, &mut errors);
+        assert_eq!(errors.count(), 0, "{:?}", errors.finish().err().map(|e| e.to_string()));
+        args
+    }
 
     /// The messages of every error `tokens` give, in order.
     fn errors_of(tokens: TokenStream) -> Vec<String> {
@@ -475,5 +511,39 @@ mod tests {
         for error in errors {
             assert!(error.contains("is too large: a duration holds at most"), "{error}");
         }
+    }
+
+    /// Path-valued keys refused a `macro_rules!` fragment (`budget = $b` with
+    /// `$b:path`): only literals were read through the invisible group.
+    #[test]
+    fn macro_rules_fragments_are_read_through() {
+        let [budget, breaker, stats, krate, arg, max, base, off] = [
+            quote!(BUDGET),
+            quote!(crate::BREAKER),
+            quote!(self::STATS),
+            quote!(::retry_runtime),
+            quote!(request),
+            quote!(5),
+            quote!("1ms"),
+            quote!(false),
+        ]
+        .map(fragment);
+        let args = parse_ok(quote!(
+            budget = #budget, breaker = #breaker, stats = #stats, crate = #krate, clone(#arg), max = #max, base = #base
+        ));
+        let path = |given: Option<Given<Path>>| given.map(|given| crate::expand::path_text(&given.value));
+        assert_eq!(path(args.budget).as_deref(), Some("BUDGET"));
+        assert_eq!(path(args.breaker).as_deref(), Some("crate::BREAKER"));
+        assert_eq!(path(args.krate).as_deref(), Some("::retry_runtime"));
+        let Some(StatsTarget::Static(stats)) = args.stats.map(|s| s.value) else { panic!("stats not a path") };
+        assert_eq!(crate::expand::path_text(&stats), "self::STATS");
+        assert_eq!(args.clone.map(|c| c.value.iter().map(ToString::to_string).collect()), Some(vec!["request".into()]));
+        assert_eq!(args.max.map(|m| m.value), Some(5));
+        assert_eq!(args.base.map(|b| b.value), Some(Duration::from_millis(1)));
+
+        let nested = fragment(quote!((#max)));
+        let args = parse_ok(quote!(stats = #off, max = #nested));
+        assert!(matches!(args.stats.map(|s| s.value), Some(StatsTarget::Off)));
+        assert_eq!(args.max.map(|m| m.value), Some(5));
     }
 }
