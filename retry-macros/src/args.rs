@@ -7,7 +7,7 @@ use syn::ext::IdentExt;
 use syn::parse::{Parse, ParseStream};
 use syn::punctuated::Punctuated;
 use syn::spanned::Spanned;
-use syn::{Expr, ExprLit, ExprUnary, Ident, Lit, LitStr, Path, Token, UnOp};
+use syn::{Expr, ExprLit, ExprUnary, Ident, Lit, LitStr, Path, PathArguments, Token, UnOp};
 
 use crate::duration::{self, Invalid};
 use crate::errors::Errors;
@@ -430,7 +430,9 @@ fn stats(expr: &Expr) -> syn::Result<StatsTarget> {
         Expr::Lit(ExprLit { lit: Lit::Bool(flag), .. }) => {
             Ok(if flag.value { StatsTarget::Own } else { StatsTarget::Off })
         }
-        Expr::Path(path) if path.qself.is_none() => Ok(StatsTarget::Static(path.path.clone())),
+        Expr::Path(path) if path.qself.is_none() => {
+            static_path(expr, "stats", "retry_runtime::Stats", "DB_STATS").map(StatsTarget::Static)
+        }
         _ => Err(syn::Error::new_spanned(
             expr,
             "`stats` takes `false` (record nothing), `true` (the default: the function's own statistics), or the path of a `static` `retry_runtime::Stats`, such as `stats = DB_STATS`",
@@ -453,7 +455,11 @@ fn timeout(key: &Ident, expr: &Expr) -> syn::Result<Duration> {
 /// The path of a `static` the loop borrows for `'static`.
 fn static_path(expr: &Expr, key: &str, ty: &str, example: &str) -> syn::Result<Path> {
     match expr {
-        Expr::Path(path) if path.qself.is_none() => Ok(path.path.clone()),
+        Expr::Path(path) if path.qself.is_none() => plain(&path.path, |arguments| {
+            format!(
+                "`{key}` takes the path of a `static` `{ty}`, such as `{key} = {example}`: a `static` has no {arguments}"
+            )
+        }),
         _ => Err(syn::Error::new_spanned(
             expr,
             format!("`{key}` takes the path of a `static` `{ty}` shared by the calls, such as `{key} = {example}`"),
@@ -462,11 +468,35 @@ fn static_path(expr: &Expr, key: &str, ty: &str, example: &str) -> syn::Result<P
 }
 
 fn crate_path(expr: &Expr) -> syn::Result<Path> {
-    match expr {
-        Expr::Path(path) if path.qself.is_none() => Ok(path.path.clone()),
-        Expr::Lit(ExprLit { lit: Lit::Str(text), .. }) => text.parse(),
-        _ => Err(syn::Error::new_spanned(expr, "`crate` takes a path, such as `crate = ::my_retry`")),
+    let path = match expr {
+        Expr::Path(path) if path.qself.is_none() => path.path.clone(),
+        Expr::Lit(ExprLit { lit: Lit::Str(text), .. }) => text.parse().map_err(|_| {
+            syn::Error::new_spanned(
+                text,
+                format!("`crate` takes a path, such as `crate = ::my_retry`, not `{}`", text.value()),
+            )
+        })?,
+        _ => return Err(syn::Error::new_spanned(expr, "`crate` takes a path, such as `crate = ::my_retry`")),
+    };
+    plain(&path, |arguments| {
+        format!("`crate` takes the path of a crate, such as `crate = ::my_retry`: a crate has no {arguments}")
+    })
+}
+
+/// `path`, if none of its segments has generic or parenthesized arguments:
+/// the expansion puts `::__private` after a crate's path (where `<u8>` would
+/// not parse) and borrows a `static`, which takes none. Each such segment is
+/// an error of its own, located on it.
+fn plain(path: &Path, message: impl Fn(&str) -> String) -> syn::Result<Path> {
+    let mut errors = Errors::default();
+    for segment in &path.segments {
+        match &segment.arguments {
+            PathArguments::None => {}
+            PathArguments::AngleBracketed(_) => errors.spanned(segment, message("generic arguments")),
+            PathArguments::Parenthesized(_) => errors.spanned(segment, message("parenthesized arguments")),
+        }
     }
+    errors.finish().map(|()| path.clone())
 }
 
 #[cfg(test)]
@@ -545,5 +575,26 @@ mod tests {
         let args = parse_ok(quote!(stats = #off, max = #nested));
         assert!(matches!(args.stats.map(|s| s.value), Some(StatsTarget::Off)));
         assert_eq!(args.max.map(|m| m.value), Some(5));
+    }
+
+    /// `crate = retry_runtime::<u8>` was accepted, and the expansion
+    /// (`retry_runtime::<u8>::__private`) did not parse.
+    #[test]
+    fn generic_arguments_are_refused_in_paths() {
+        let errors = errors_of(quote!(
+            crate = retry_runtime::<u8>,
+            budget = BUDGET::<u8>,
+            breaker = a::<'static>::BREAKER::<()>,
+            stats = STATS::<u8>,
+        ));
+        assert_eq!(errors.len(), 5, "{errors:?}");
+        assert!(errors[0].starts_with("`crate` takes the path of a crate"), "{}", errors[0]);
+        for error in &errors[1..] {
+            assert!(error.ends_with("a `static` has no generic arguments"), "{error}");
+        }
+        let errors = errors_of(quote!(crate = "retry_runtime<u8>"));
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert!(errors[0].ends_with("a crate has no generic arguments"), "{}", errors[0]);
+        assert!(errors_of(quote!(crate = ::retry_runtime, budget = self::BUDGET, stats = crate::STATS)).is_empty());
     }
 }
