@@ -297,6 +297,18 @@ fn max(expr: &Expr) -> syn::Result<u32> {
         }
         _ => return Err(syn::Error::new_spanned(expr, format!("expected an integer: {HELP}"))),
     };
+    // The digits alone are read: `300u8` would otherwise pass as 300 where
+    // rustc refuses it, and `5s` as 5.
+    if !matches!(int.suffix(), "" | "u32") {
+        let suffix = int.suffix();
+        let message = match int.base10_parse::<u32>() {
+            Ok(attempts) if attempts > 0 => {
+                format!("write `max = {attempts}` without the `{suffix}` suffix: `max` counts attempts, as a `u32`")
+            }
+            _ => format!("unexpected suffix `{suffix}`: {HELP}"),
+        };
+        return Err(syn::Error::new_spanned(int, message));
+    }
     match int.base10_parse::<u32>() {
         Ok(0) => Err(syn::Error::new_spanned(
             int,
@@ -596,5 +608,23 @@ mod tests {
         assert_eq!(errors.len(), 1, "{errors:?}");
         assert!(errors[0].ends_with("a crate has no generic arguments"), "{}", errors[0]);
         assert!(errors_of(quote!(crate = ::retry_runtime, budget = self::BUDGET, stats = crate::STATS)).is_empty());
+    }
+
+    /// `max = 300u8` was accepted as 300 (rustc refuses the literal), and
+    /// `max = 5s` as 5: the suffix was ignored.
+    #[test]
+    fn max_refuses_suffixes_other_than_u32() {
+        for (tokens, expected) in [
+            (quote!(max = 300u8), "write `max = 300` without the `u8` suffix"),
+            (quote!(max = 5s), "write `max = 5` without the `s` suffix"),
+            (quote!(max = 5usize), "write `max = 5` without the `usize` suffix"),
+            (quote!(max = 5000000000u64), "unexpected suffix `u64`: `max` is the total number of attempts"),
+        ] {
+            let errors = errors_of(tokens);
+            assert_eq!(errors.len(), 1, "{errors:?}");
+            assert!(errors[0].starts_with(expected), "{}", errors[0]);
+        }
+        assert_eq!(parse_ok(quote!(max = 7u32)).max.map(|m| m.value), Some(7));
+        assert_eq!(parse_ok(quote!(max = 7)).max.map(|m| m.value), Some(7));
     }
 }
