@@ -5,7 +5,9 @@
 //! because its `parse_duration` panics when sub-second parts carry past
 //! `u64::MAX` seconds (`"18446744073709551615s 1000ms"`): numbers with a unit,
 //! each with an optional fraction (`"1.5s"`), whitespace allowed between the
-//! items and between a number and its unit, and a bare `"0"` for zero.
+//! items and between a number and its unit, and a bare `"0"` for zero. For
+//! micro, the Greek letter mu (`μ`, U+03BC) is accepted as well as the micro
+//! sign (`µ`, U+00B5): they look the same.
 
 use std::time::Duration;
 
@@ -70,16 +72,22 @@ fn split_at_first(text: &str, stop: impl Fn(char) -> bool) -> (&str, &str) {
     text.split_at(text.find(stop).unwrap_or(text.len()))
 }
 
+/// Letters of a unit: ASCII, and the two look-alike characters for micro.
 fn is_unit_char(c: char) -> bool {
-    c.is_ascii_alphabetic() || c == 'µ'
+    c.is_ascii_alphabetic() || c == MICRO_SIGN || c == GREEK_MU
 }
+
+/// `µ`, U+00B5, the one humantime knows.
+const MICRO_SIGN: char = '\u{b5}';
+/// `μ`, U+03BC, which looks the same and is what many keyboards type.
+const GREEK_MU: char = '\u{3bc}';
 
 /// How many nanoseconds one `unit` is; months and years are humantime's
 /// (30.44 and 365.25 days).
 fn unit_nanos(unit: &str) -> Option<u128> {
     let seconds: u128 = match unit {
         "nanos" | "nsec" | "ns" => return Some(1),
-        "usec" | "us" | "µs" => return Some(1_000),
+        "usec" | "us" | "\u{b5}s" | "\u{3bc}s" => return Some(1_000),
         "millis" | "msec" | "ms" => return Some(1_000_000),
         "seconds" | "second" | "secs" | "sec" | "s" => 1,
         "minutes" | "minute" | "min" | "mins" | "m" => 60,
@@ -167,6 +175,15 @@ mod tests {
         assert_eq!(parse("0.5ns"), Err(Invalid::TooPrecise));
         assert_eq!(parse("0.0000000001s"), Err(Invalid::TooPrecise));
         assert_eq!(parse(&format!("0.{}1h", "0".repeat(60))), Err(Invalid::TooPrecise));
+    }
+
+    /// `"1μs"` with the Greek letter mu (U+03BC) was refused, while the micro
+    /// sign (U+00B5) that humantime knows worked; they look the same.
+    #[test]
+    fn greek_mu_and_micro_sign_both_mean_microseconds() {
+        assert_eq!(ok("1\u{3bc}s"), Duration::from_micros(1));
+        assert_eq!(ok("1\u{b5}s"), Duration::from_micros(1));
+        assert_eq!(ok("1.5\u{3bc}s 2\u{b5}s"), Duration::from_nanos(3_500));
     }
 
     /// The largest duration parses; one nanosecond more, however it is
@@ -280,7 +297,7 @@ mod tests {
         proptest! {
             /// Any string at all: an answer, never a panic.
             #[test]
-            fn any_text_gets_an_answer(text in "[0-9 .a-zA-Zµ]{0,40}") {
+            fn any_text_gets_an_answer(text in "[0-9 .a-zA-Z\u{b5}\u{3bc}]{0,40}") {
                 let _ = parse(&text);
             }
 
