@@ -7,8 +7,9 @@ use syn::ext::IdentExt;
 use syn::parse::{Parse, ParseStream};
 use syn::punctuated::Punctuated;
 use syn::spanned::Spanned;
-use syn::{Expr, ExprLit, ExprUnary, Ident, Lit, LitStr, Path, Token, UnOp};
+use syn::{Expr, ExprLit, ExprUnary, Ident, Lit, LitStr, Path, PathArguments, Token, UnOp};
 
+use crate::duration::{self, Invalid};
 use crate::errors::Errors;
 use crate::suggest;
 
@@ -153,35 +154,41 @@ impl Args {
             (_, RawValue::List(list)) if KEYS.contains(&name.as_str()) => {
                 Err(syn::Error::new(list.span(), format!("expected `{name} = value`; only `clone(…)` takes a list")))
             }
-            (_, RawValue::Assigned(expr)) => match name.as_str() {
-                "max" => max(&expr).map(|v| set(&mut self.max, &key, v, errors)),
-                "base" => duration(&key, &expr).map(|v| set(&mut self.base, &key, v, errors)),
-                "cap" => duration(&key, &expr).map(|v| set(&mut self.cap, &key, v, errors)),
-                "deadline" => duration(&key, &expr).map(|v| set(&mut self.deadline, &key, v, errors)),
-                "timeout" => timeout(&key, &expr).map(|v| set(&mut self.timeout, &key, v, errors)),
-                "budget" => static_path(&expr, "budget", "retry_runtime::RetryBudget", "API_BUDGET")
-                    .map(|v| set(&mut self.budget, &key, v, errors)),
-                "breaker" => static_path(&expr, "breaker", "retry_runtime::CircuitBreaker", "PAYMENTS_BREAKER")
-                    .map(|v| set(&mut self.breaker, &key, v, errors)),
-                "multiplier" => multiplier(&expr).map(|v| set(&mut self.multiplier, &key, v, errors)),
-                "backoff" => backoff(&expr).map(|v| set(&mut self.backoff, &key, v, errors)),
-                "jitter" => jitter(&expr).map(|v| set(&mut self.jitter, &key, v, errors)),
-                "on" => {
-                    set(&mut self.on, &key, expr, errors);
-                    Ok(())
+            (_, RawValue::Assigned(expr)) => {
+                // Values are read through groups; expressions (`on`,
+                // `on_retry`, `policy`) are kept as written, emitted where a
+                // group keeps their precedence.
+                let value = ungrouped(&expr);
+                match name.as_str() {
+                    "max" => max(value).map(|v| set(&mut self.max, &key, v, errors)),
+                    "base" => duration(&key, value).map(|v| set(&mut self.base, &key, v, errors)),
+                    "cap" => duration(&key, value).map(|v| set(&mut self.cap, &key, v, errors)),
+                    "deadline" => duration(&key, value).map(|v| set(&mut self.deadline, &key, v, errors)),
+                    "timeout" => timeout(&key, value).map(|v| set(&mut self.timeout, &key, v, errors)),
+                    "budget" => static_path(value, "budget", "retry_runtime::RetryBudget", "API_BUDGET")
+                        .map(|v| set(&mut self.budget, &key, v, errors)),
+                    "breaker" => static_path(value, "breaker", "retry_runtime::CircuitBreaker", "PAYMENTS_BREAKER")
+                        .map(|v| set(&mut self.breaker, &key, v, errors)),
+                    "multiplier" => multiplier(value).map(|v| set(&mut self.multiplier, &key, v, errors)),
+                    "backoff" => backoff(value).map(|v| set(&mut self.backoff, &key, v, errors)),
+                    "jitter" => jitter(value).map(|v| set(&mut self.jitter, &key, v, errors)),
+                    "on" => {
+                        set(&mut self.on, &key, expr, errors);
+                        Ok(())
+                    }
+                    "on_retry" => {
+                        set(&mut self.on_retry, &key, expr, errors);
+                        Ok(())
+                    }
+                    "policy" => {
+                        set(&mut self.policy, &key, expr, errors);
+                        Ok(())
+                    }
+                    "stats" => stats(value).map(|v| set(&mut self.stats, &key, v, errors)),
+                    "crate" => crate_path(value).map(|v| set(&mut self.krate, &key, v, errors)),
+                    _ => Err(unknown_key(&key, &name)),
                 }
-                "on_retry" => {
-                    set(&mut self.on_retry, &key, expr, errors);
-                    Ok(())
-                }
-                "policy" => {
-                    set(&mut self.policy, &key, expr, errors);
-                    Ok(())
-                }
-                "stats" => stats(&expr).map(|v| set(&mut self.stats, &key, v, errors)),
-                "crate" => crate_path(&expr).map(|v| set(&mut self.krate, &key, v, errors)),
-                _ => Err(unknown_key(&key, &name)),
-            },
+            }
             (_, RawValue::List(_)) => Err(unknown_key(&key, &name)),
         };
         if let Err(error) = parsed {
@@ -249,15 +256,30 @@ fn unknown_key(key: &Ident, name: &str) -> syn::Error {
     )
 }
 
+/// `expr` without the parentheses and invisible groups around it.
+///
+/// A `macro_rules!` fragment (`$x:path`, `$x:expr`, `$x:literal`) reaches
+/// the attribute wrapped in a group without delimiters, which syn parses as
+/// `Expr::Group`: every key's value is looked at through this, so that a value
+/// means the same written directly or forwarded by a macro.
+fn ungrouped(mut expr: &Expr) -> &Expr {
+    loop {
+        match expr {
+            Expr::Group(group) => expr = &group.expr,
+            Expr::Paren(paren) => expr = &paren.expr,
+            _ => return expr,
+        }
+    }
+}
+
 /// The literal of `expr`, looking through a leading minus sign.
 fn literal(expr: &Expr) -> Option<(bool, &Lit)> {
-    match expr {
+    match ungrouped(expr) {
         Expr::Lit(ExprLit { lit, .. }) => Some((false, lit)),
-        Expr::Unary(ExprUnary { op: UnOp::Neg(_), expr, .. }) => match &**expr {
+        Expr::Unary(ExprUnary { op: UnOp::Neg(_), expr, .. }) => match ungrouped(expr) {
             Expr::Lit(ExprLit { lit, .. }) => Some((true, lit)),
             _ => None,
         },
-        Expr::Group(group) => literal(&group.expr),
         _ => None,
     }
 }
@@ -275,6 +297,18 @@ fn max(expr: &Expr) -> syn::Result<u32> {
         }
         _ => return Err(syn::Error::new_spanned(expr, format!("expected an integer: {HELP}"))),
     };
+    // The digits alone are read: `300u8` would otherwise pass as 300 where
+    // rustc refuses it, and `5s` as 5.
+    if !matches!(int.suffix(), "" | "u32") {
+        let suffix = int.suffix();
+        let message = match int.base10_parse::<u32>() {
+            Ok(attempts) if attempts > 0 => {
+                format!("write `max = {attempts}` without the `{suffix}` suffix: `max` counts attempts, as a `u32`")
+            }
+            _ => format!("unexpected suffix `{suffix}`: {HELP}"),
+        };
+        return Err(syn::Error::new_spanned(int, message));
+    }
     match int.base10_parse::<u32>() {
         Ok(0) => Err(syn::Error::new_spanned(
             int,
@@ -298,8 +332,18 @@ fn duration(key: &Ident, expr: &Expr) -> syn::Result<Duration> {
 
 fn parse_duration(text: &LitStr) -> syn::Result<Duration> {
     let value = text.value();
-    humantime::parse_duration(value.trim())
-        .map_err(|_| syn::Error::new_spanned(text, format!("invalid duration `{value}`: {DURATION_HELP}")))
+    duration::parse(value.trim()).map_err(|invalid| {
+        let message = match invalid {
+            Invalid::Syntax => format!("invalid duration `{value}`: {DURATION_HELP}"),
+            Invalid::TooLarge => format!(
+                "duration `{value}` is too large: a duration holds at most `18446744073709551615s 999999999ns` (u64::MAX seconds, about 585 billion years)"
+            ),
+            Invalid::TooPrecise => format!(
+                "duration `{value}` is not a whole number of nanoseconds: the smallest step is `\"1ns\"` (`\"0.000000001s\"`)"
+            ),
+        };
+        syn::Error::new_spanned(text, message)
+    })
 }
 
 fn float(expr: &Expr) -> Option<f64> {
@@ -383,7 +427,7 @@ fn clone_list(list: Punctuated<Expr, Token![,]>) -> syn::Result<Vec<Ident>> {
     let mut idents = Vec::new();
     let mut errors = Errors::default();
     for expr in list {
-        match &expr {
+        match ungrouped(&expr) {
             Expr::Path(path) if path.qself.is_none() && path.path.get_ident().is_some() => {
                 idents.extend(path.path.get_ident().cloned());
             }
@@ -398,7 +442,9 @@ fn stats(expr: &Expr) -> syn::Result<StatsTarget> {
         Expr::Lit(ExprLit { lit: Lit::Bool(flag), .. }) => {
             Ok(if flag.value { StatsTarget::Own } else { StatsTarget::Off })
         }
-        Expr::Path(path) if path.qself.is_none() => Ok(StatsTarget::Static(path.path.clone())),
+        Expr::Path(path) if path.qself.is_none() => {
+            static_path(expr, "stats", "retry_runtime::Stats", "DB_STATS").map(StatsTarget::Static)
+        }
         _ => Err(syn::Error::new_spanned(
             expr,
             "`stats` takes `false` (record nothing), `true` (the default: the function's own statistics), or the path of a `static` `retry_runtime::Stats`, such as `stats = DB_STATS`",
@@ -421,7 +467,11 @@ fn timeout(key: &Ident, expr: &Expr) -> syn::Result<Duration> {
 /// The path of a `static` the loop borrows for `'static`.
 fn static_path(expr: &Expr, key: &str, ty: &str, example: &str) -> syn::Result<Path> {
     match expr {
-        Expr::Path(path) if path.qself.is_none() => Ok(path.path.clone()),
+        Expr::Path(path) if path.qself.is_none() => plain(&path.path, |arguments| {
+            format!(
+                "`{key}` takes the path of a `static` `{ty}`, such as `{key} = {example}`: a `static` has no {arguments}"
+            )
+        }),
         _ => Err(syn::Error::new_spanned(
             expr,
             format!("`{key}` takes the path of a `static` `{ty}` shared by the calls, such as `{key} = {example}`"),
@@ -430,9 +480,151 @@ fn static_path(expr: &Expr, key: &str, ty: &str, example: &str) -> syn::Result<P
 }
 
 fn crate_path(expr: &Expr) -> syn::Result<Path> {
-    match expr {
-        Expr::Path(path) if path.qself.is_none() => Ok(path.path.clone()),
-        Expr::Lit(ExprLit { lit: Lit::Str(text), .. }) => text.parse(),
-        _ => Err(syn::Error::new_spanned(expr, "`crate` takes a path, such as `crate = ::my_retry`")),
+    let path = match expr {
+        Expr::Path(path) if path.qself.is_none() => path.path.clone(),
+        Expr::Lit(ExprLit { lit: Lit::Str(text), .. }) => text.parse().map_err(|_| {
+            syn::Error::new_spanned(
+                text,
+                format!("`crate` takes a path, such as `crate = ::my_retry`, not `{}`", text.value()),
+            )
+        })?,
+        _ => return Err(syn::Error::new_spanned(expr, "`crate` takes a path, such as `crate = ::my_retry`")),
+    };
+    plain(&path, |arguments| {
+        format!("`crate` takes the path of a crate, such as `crate = ::my_retry`: a crate has no {arguments}")
+    })
+}
+
+/// `path`, if none of its segments has generic or parenthesized arguments:
+/// the expansion puts `::__private` after a crate's path (where `<u8>` would
+/// not parse) and borrows a `static`, which takes none. Each such segment is
+/// an error of its own, located on it.
+fn plain(path: &Path, message: impl Fn(&str) -> String) -> syn::Result<Path> {
+    let mut errors = Errors::default();
+    for segment in &path.segments {
+        match &segment.arguments {
+            PathArguments::None => {}
+            PathArguments::AngleBracketed(_) => errors.spanned(segment, message("generic arguments")),
+            PathArguments::Parenthesized(_) => errors.spanned(segment, message("parenthesized arguments")),
+        }
+    }
+    errors.finish().map(|()| path.clone())
+}
+
+#[cfg(test)]
+mod tests {
+    use proc_macro2::{Delimiter, Group};
+    use quote::quote;
+
+    use super::*;
+
+    /// `tokens` in a group without delimiters, as a `macro_rules!` fragment
+    /// (`$x:path`, `$x:expr`, `$x:literal`) hands them on.
+    fn fragment(tokens: TokenStream) -> Group {
+        Group::new(Delimiter::None, tokens)
+    }
+
+    /// The arguments `tokens` give, which must have no error.
+    fn parse_ok(tokens: TokenStream) -> Args {
+        let mut errors = Errors::default();
+        let args = Args::parse(tokens, &mut errors);
+        assert_eq!(errors.count(), 0, "{:?}", errors.finish().err().map(|e| e.to_string()));
+        args
+    }
+
+    /// The messages of every error `tokens` give, in order.
+    fn errors_of(tokens: TokenStream) -> Vec<String> {
+        let mut errors = Errors::default();
+        Args::parse(tokens, &mut errors);
+        errors.finish().err().map(|error| error.into_iter().map(|e| e.to_string()).collect()).unwrap_or_default()
+    }
+
+    /// The macro panicked (`overflow in Duration::new`) on durations whose
+    /// sub-second parts carry past `u64::MAX` seconds.
+    #[test]
+    fn duration_overflow_is_an_error_not_a_panic() {
+        let errors = errors_of(quote!(
+            cap = "18446744073709551615s 1000ms",
+            base = "18446744073709551615s 500ms 500000us",
+            deadline = "18446744073709551615s 999999999ns 1ns",
+            timeout = "18446744073709551615s 1000000000ns",
+        ));
+        assert_eq!(errors.len(), 4, "{errors:?}");
+        for error in errors {
+            assert!(error.contains("is too large: a duration holds at most"), "{error}");
+        }
+    }
+
+    /// Path-valued keys refused a `macro_rules!` fragment (`budget = $b` with
+    /// `$b:path`): only literals were read through the invisible group.
+    #[test]
+    fn macro_rules_fragments_are_read_through() {
+        let [budget, breaker, stats, krate, arg, max, base, off] = [
+            quote!(BUDGET),
+            quote!(crate::BREAKER),
+            quote!(self::STATS),
+            quote!(::retry_runtime),
+            quote!(request),
+            quote!(5),
+            quote!("1ms"),
+            quote!(false),
+        ]
+        .map(fragment);
+        let args = parse_ok(quote!(
+            budget = #budget, breaker = #breaker, stats = #stats, crate = #krate, clone(#arg), max = #max, base = #base
+        ));
+        let path = |given: Option<Given<Path>>| given.map(|given| crate::expand::path_text(&given.value));
+        assert_eq!(path(args.budget).as_deref(), Some("BUDGET"));
+        assert_eq!(path(args.breaker).as_deref(), Some("crate::BREAKER"));
+        assert_eq!(path(args.krate).as_deref(), Some("::retry_runtime"));
+        let Some(StatsTarget::Static(stats)) = args.stats.map(|s| s.value) else { panic!("stats not a path") };
+        assert_eq!(crate::expand::path_text(&stats), "self::STATS");
+        assert_eq!(args.clone.map(|c| c.value.iter().map(ToString::to_string).collect()), Some(vec!["request".into()]));
+        assert_eq!(args.max.map(|m| m.value), Some(5));
+        assert_eq!(args.base.map(|b| b.value), Some(Duration::from_millis(1)));
+
+        let nested = fragment(quote!((#max)));
+        let args = parse_ok(quote!(stats = #off, max = #nested));
+        assert!(matches!(args.stats.map(|s| s.value), Some(StatsTarget::Off)));
+        assert_eq!(args.max.map(|m| m.value), Some(5));
+    }
+
+    /// `crate = retry_runtime::<u8>` was accepted, and the expansion
+    /// (`retry_runtime::<u8>::__private`) did not parse.
+    #[test]
+    fn generic_arguments_are_refused_in_paths() {
+        let errors = errors_of(quote!(
+            crate = retry_runtime::<u8>,
+            budget = BUDGET::<u8>,
+            breaker = a::<'static>::BREAKER::<()>,
+            stats = STATS::<u8>,
+        ));
+        assert_eq!(errors.len(), 5, "{errors:?}");
+        assert!(errors[0].starts_with("`crate` takes the path of a crate"), "{}", errors[0]);
+        for error in &errors[1..] {
+            assert!(error.ends_with("a `static` has no generic arguments"), "{error}");
+        }
+        let errors = errors_of(quote!(crate = "retry_runtime<u8>"));
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert!(errors[0].ends_with("a crate has no generic arguments"), "{}", errors[0]);
+        assert!(errors_of(quote!(crate = ::retry_runtime, budget = self::BUDGET, stats = crate::STATS)).is_empty());
+    }
+
+    /// `max = 300u8` was accepted as 300 (rustc refuses the literal), and
+    /// `max = 5s` as 5: the suffix was ignored.
+    #[test]
+    fn max_refuses_suffixes_other_than_u32() {
+        for (tokens, expected) in [
+            (quote!(max = 300u8), "write `max = 300` without the `u8` suffix"),
+            (quote!(max = 5s), "write `max = 5` without the `s` suffix"),
+            (quote!(max = 5usize), "write `max = 5` without the `usize` suffix"),
+            (quote!(max = 5000000000u64), "unexpected suffix `u64`: `max` is the total number of attempts"),
+        ] {
+            let errors = errors_of(tokens);
+            assert_eq!(errors.len(), 1, "{errors:?}");
+            assert!(errors[0].starts_with(expected), "{}", errors[0]);
+        }
+        assert_eq!(parse_ok(quote!(max = 7u32)).max.map(|m| m.value), Some(7));
+        assert_eq!(parse_ok(quote!(max = 7)).max.map(|m| m.value), Some(7));
     }
 }

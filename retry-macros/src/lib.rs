@@ -8,6 +8,7 @@
 #![forbid(unsafe_code)]
 
 mod args;
+mod duration;
 mod errors;
 mod expand;
 mod item;

@@ -200,12 +200,15 @@ impl Stats {
     }
 
     /// A failed attempt that will be retried after `delay`: one relaxed add
-    /// (two with a non-zero delay).
+    /// (and a saturating update of the time slept with a non-zero delay).
     #[inline]
     pub(crate) fn record_retry(&self, delay: Duration) {
         self.retries.fetch_add(1, Relaxed);
         if !delay.is_zero() {
-            self.slept_nanos.fetch_add(u64::try_from(delay.as_nanos()).unwrap_or(u64::MAX), Relaxed);
+            let nanos = u64::try_from(delay.as_nanos()).unwrap_or(u64::MAX);
+            // Saturating, not `fetch_add`: a sum that wrapped would report
+            // almost nothing slept. The loop costs only calls about to sleep.
+            let _ = self.slept_nanos.fetch_update(Relaxed, Relaxed, |slept| Some(slept.saturating_add(nanos)));
         }
     }
 
@@ -549,5 +552,24 @@ impl fmt::Display for Snapshot {
 impl fmt::Display for FunctionStats {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         table(f, &[row(self)])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `slept` wrapped around: retries after 2^63 ns and 2^64 ns added up to
+    /// 2^63 − 1 ns instead of staying at the most it can count.
+    #[test]
+    fn slept_saturates_instead_of_wrapping() {
+        let stats = Stats::new();
+        stats.record_retry(Duration::from_nanos(1 << 63));
+        stats.record_retry(Duration::new(18_446_744_073, 709_551_616)); // 2^64 ns
+        assert_eq!(stats.snapshot().slept, Duration::from_nanos(u64::MAX));
+        stats.record_retry(Duration::from_nanos(1));
+        stats.record_retry(Duration::ZERO);
+        let snapshot = stats.snapshot();
+        assert_eq!((snapshot.slept, snapshot.retries), (Duration::from_nanos(u64::MAX), 4));
     }
 }

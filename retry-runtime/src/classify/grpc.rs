@@ -16,8 +16,8 @@
 //! status whose code is retryable decides the delay. A non-negative integer
 //! means "retry after this many milliseconds"
 //! ([`Verdict::RetryAfter`]); a negative or malformed value means "do not
-//! retry" ([`Verdict::Stop`]). Pushback never makes a non-retryable code
-//! retryable.
+//! retry" ([`Verdict::Stop`]). Whitespace around the value is ignored, as in
+//! `Retry-After`. Pushback never makes a non-retryable code retryable.
 //!
 //! ```
 //! use std::time::Duration;
@@ -193,8 +193,9 @@ pub enum Pushback {
 pub fn pushback(metadata: &MetadataMap) -> Option<Pushback> {
     let value = metadata.get(PUSHBACK_TRAILER)?;
     // gRFC A6: an ASCII signed 32-bit integer; negative or unparseable
-    // means "do not retry".
-    let millis = value.to_str().ok().and_then(|text| text.parse::<i32>().ok());
+    // means "do not retry". Surrounding whitespace is not part of the value,
+    // as for `Retry-After` (HTTP's optional whitespace around a field value).
+    let millis = value.to_str().ok().and_then(|text| text.trim().parse::<i32>().ok());
     Some(match millis.and_then(|millis| u64::try_from(millis).ok()) {
         Some(millis) => Pushback::RetryAfter(Duration::from_millis(millis)),
         None => Pushback::DoNotRetry,
@@ -303,6 +304,21 @@ mod tests {
             assert_eq!(pushback(status.metadata()), Some(Pushback::DoNotRetry), "{value:?}");
             assert_eq!(is_transient(&status), Verdict::Stop, "{value:?}");
             assert!(!status.is_transient());
+        }
+    }
+
+    /// `" 5"` meant "do not retry" while `Retry-After: " 5"` is trimmed and
+    /// means 5 seconds: surrounding whitespace is now ignored in both.
+    #[test]
+    fn pushback_with_surrounding_whitespace_is_trimmed() {
+        for value in [" 5", "5 ", "\t5\t", "  5  "] {
+            let status = received(Code::Unavailable, Some(value));
+            assert_eq!(pushback(status.metadata()), Some(Pushback::RetryAfter(Duration::from_millis(5))), "{value:?}");
+            assert_eq!(is_transient(&status), Verdict::RetryAfter(Duration::from_millis(5)), "{value:?}");
+        }
+        for value in [" -1", "5 5", " "] {
+            let status = received(Code::Unavailable, Some(value));
+            assert_eq!(pushback(status.metadata()), Some(Pushback::DoNotRetry), "{value:?}");
         }
     }
 
