@@ -275,7 +275,7 @@ fn constant_policy(args: &Args, private: &TokenStream) -> TokenStream {
 }
 
 /// `a::b::C` as written, without spaces.
-fn path_text(path: &syn::Path) -> String {
+pub(crate) fn path_text(path: &syn::Path) -> String {
     let segments: Vec<String> = path.segments.iter().map(|s| s.ident.to_string()).collect();
     let prefix = if path.leading_colon.is_some() { "::" } else { "" };
     format!("{prefix}{}", segments.join("::"))
