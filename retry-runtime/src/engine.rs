@@ -13,6 +13,15 @@
 //! statistics, budget, breaker, logs, metrics) is ordinary code compiled
 //! once, here.
 
+// The hot path (a step, its decision, the record of a retry or an end) is
+// `#[inline(always)]` in optimised builds: left to the optimiser's
+// heuristics, it was inlined in one build and called in the next (a call
+// takes the state out of registers; twice the instructions per retried call
+// were measured), depending on how the caller's crate was split into codegen
+// units. Debug builds only hint (`#[inline]`): forced inlining there costs
+// compile time and buys nothing.
+#![allow(clippy::inline_always, reason = "measured: see above")]
+
 use std::fmt;
 use std::time::Duration;
 
@@ -220,7 +229,8 @@ struct State {
 impl<'a> Call<'a> {
     /// A call of a sync function at `site` under `policy` (the site's own, or
     /// one given at run time).
-    #[inline]
+    #[cfg_attr(not(debug_assertions), inline(always))]
+    #[cfg_attr(debug_assertions, inline)]
     #[must_use]
     pub fn sync(site: &'a CallSite, policy: &'a RetryPolicy) -> Self {
         Self::start(site, policy, Timeline::Thread)
@@ -229,13 +239,15 @@ impl<'a> Call<'a> {
     /// A call of an async function at `site` under `policy`: its deadline
     /// is measured on tokio's clock, so paused time applies.
     #[cfg(feature = "tokio")]
-    #[inline]
+    #[cfg_attr(not(debug_assertions), inline(always))]
+    #[cfg_attr(debug_assertions, inline)]
     #[must_use]
     pub fn tokio(site: &'a CallSite, policy: &'a RetryPolicy) -> Self {
         Self::start(site, policy, Timeline::Tokio)
     }
 
-    #[inline]
+    #[cfg_attr(not(debug_assertions), inline(always))]
+    #[cfg_attr(debug_assertions, inline)]
     fn start(site: &'a CallSite, policy: &'a RetryPolicy, timeline: Timeline) -> Self {
         if let Some((stats, name)) = site.stats {
             stats.ensure_registered_with(|| name.unwrap_or_else(|| site.function()));
@@ -247,7 +259,8 @@ impl<'a> Call<'a> {
     }
 
     /// Runs `out_of_line` on a copy of the state, then keeps the copy.
-    #[inline]
+    #[cfg_attr(not(debug_assertions), inline(always))]
+    #[cfg_attr(debug_assertions, inline)]
     fn apart<T>(&mut self, out_of_line: impl FnOnce(&mut State) -> T) -> T {
         let mut state = self.state;
         let output = out_of_line(&mut state);
@@ -266,7 +279,8 @@ impl<'a> Call<'a> {
     ///
     /// # Errors
     /// The refused call's result.
-    #[inline]
+    #[cfg_attr(not(debug_assertions), inline(always))]
+    #[cfg_attr(debug_assertions, inline)]
     pub fn admit<R>(&mut self, site: &CallSite, refused: fn(CircuitOpen) -> R) -> Result<(), R> {
         self.debug_assert_same(site);
         if site.breaker.is_none() || self.state.permit.is_some() {
@@ -281,7 +295,8 @@ impl<'a> Call<'a> {
     /// `classify` is asked about every failure, the last one included, and
     /// `notify` only when a retry will really be made. `describe` writes an
     /// error in logs.
-    #[inline]
+    #[cfg_attr(not(debug_assertions), inline(always))]
+    #[cfg_attr(debug_assertions, inline)]
     pub fn step<R, V>(
         &mut self,
         site: &CallSite,
@@ -312,7 +327,8 @@ impl<'a> Call<'a> {
 
     /// The attempt succeeded. A first-try success without a breaker costs
     /// one relaxed add to the statistics and one load of the budget.
-    #[inline]
+    #[cfg_attr(not(debug_assertions), inline(always))]
+    #[cfg_attr(debug_assertions, inline)]
     fn succeeded(&mut self, site: &CallSite, policy: &RetryPolicy) {
         if self.state.failures == 0 && site.breaker.is_none() && !observe::REPORTS_FIRST_TRY {
             self.state.phase = Phase::Finished;
@@ -339,7 +355,8 @@ impl<'a> Call<'a> {
     /// paid for, or `None` when the call ends here. Decided inline: with the
     /// site a constant, a call that has no deadline, budget or breaker to
     /// ask folds to a few tests.
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
+    #[cfg_attr(debug_assertions, inline)]
     #[allow(
         clippy::inline_always,
         reason = "measured: left to the optimiser, it is called, and the state is kept in memory"
@@ -386,7 +403,8 @@ impl<'a> Call<'a> {
     /// Whether a retry after `delay` may be made: it ends before the
     /// deadline, the breaker grants the next attempt, and the budget pays.
     /// Each is asked only when the policy or the site has it: constants.
-    #[inline]
+    #[cfg_attr(not(debug_assertions), inline(always))]
+    #[cfg_attr(debug_assertions, inline)]
     fn allowed(&mut self, site: &CallSite, policy: &RetryPolicy, delay: Duration) -> Result<Duration, Outcome> {
         let state = &mut self.state;
         // No attempt starts once no time is left: the sleep must end before
@@ -412,7 +430,8 @@ impl<'a> Call<'a> {
     }
 
     /// Sleeps the thread for `delay` (nothing for zero).
-    #[inline]
+    #[cfg_attr(not(debug_assertions), inline(always))]
+    #[cfg_attr(debug_assertions, inline)]
     pub fn sleep_blocking(&mut self, delay: Duration) {
         if !delay.is_zero() {
             std::thread::sleep(delay);
@@ -455,7 +474,8 @@ impl<'a> Call<'a> {
 }
 
 impl Drop for Call<'_> {
-    #[inline]
+    #[cfg_attr(not(debug_assertions), inline(always))]
+    #[cfg_attr(debug_assertions, inline)]
     fn drop(&mut self) {
         if self.state.phase != Phase::Finished {
             let mut state = self.state;
@@ -483,7 +503,8 @@ impl State {
     /// The retry after `delay` is made: recorded, and the sleep that it
     /// takes (zero inside a [`crate::testing::SleepRecorder`], which records
     /// it instead, counting it against the deadline as if it had been slept).
-    #[inline]
+    #[cfg_attr(not(debug_assertions), inline(always))]
+    #[cfg_attr(debug_assertions, inline)]
     fn retrying(
         &mut self,
         site: &CallSite,
@@ -531,7 +552,8 @@ impl State {
 
     /// Records the end of the call: `unrecorded` of its attempts were not
     /// recorded as retried.
-    #[inline]
+    #[cfg_attr(not(debug_assertions), inline(always))]
+    #[cfg_attr(debug_assertions, inline)]
     fn end(
         &mut self,
         site: &CallSite,

@@ -23,7 +23,8 @@ pub(crate) fn short_name(function: &str) -> &str {
 }
 
 /// A failed attempt will be retried.
-#[inline]
+#[cfg_attr(not(debug_assertions), inline(always))]
+#[cfg_attr(debug_assertions, inline)]
 pub(crate) fn retried(stats: Option<&Stats>, retried: &Retried<'_>) {
     if let Some(stats) = stats {
         stats.record_retry(retried.delay);
@@ -56,9 +57,18 @@ fn report_retried(retried: &Retried<'_>) {
     crate::metrics::retrying(retried.function.get(), retried.delay);
 }
 
-/// The call ended.
-#[inline]
+/// The call ended. Out of line when anything records it: once per call,
+/// and every retried function would otherwise compile its own copy.
+#[cfg_attr(not(debug_assertions), inline(always))]
+#[cfg_attr(debug_assertions, inline)]
 pub(crate) fn ended(stats: Option<&Stats>, ended: &Ended<'_>) {
+    if stats.is_some() || REPORTS {
+        record_ended(stats, ended);
+    }
+}
+
+#[inline(never)]
+fn record_ended(stats: Option<&Stats>, ended: &Ended<'_>) {
     if let Some(stats) = stats {
         if ended.outcome == Outcome::Success && ended.attempts == 1 {
             stats.record_first_try_success();
@@ -72,7 +82,6 @@ pub(crate) fn ended(stats: Option<&Stats>, ended: &Ended<'_>) {
 }
 
 #[cold]
-#[inline(never)]
 #[cfg_attr(not(any(feature = "tracing", feature = "opentelemetry")), allow(unused_variables))]
 fn report_ended(ended: &Ended<'_>) {
     #[cfg(feature = "tracing")]

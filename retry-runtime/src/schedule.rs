@@ -23,7 +23,8 @@ impl Delays {
     /// The nominal delay is capped, jitter is applied to the capped value, and
     /// the result is capped again: jitter never collapses at the cap, and no
     /// delay exceeds it.
-    #[inline]
+    #[cfg_attr(not(debug_assertions), inline(always))]
+    #[cfg_attr(debug_assertions, inline)]
     pub(crate) fn next(&mut self, curve: Curve, retry: u32, random: &mut impl RandomSource) -> Duration {
         // Every strategy scales `base` (decorrelated draws from [base, 3·prev]),
         // so a zero base means zero delays: skip the float math and the draw.

@@ -185,7 +185,8 @@ impl Stats {
 
     /// Registers these counters on their first use, under the name `name`
     /// gives (asked only then): one relaxed load afterwards.
-    #[inline]
+    #[cfg_attr(not(debug_assertions), inline(always))]
+    #[cfg_attr(debug_assertions, inline)]
     pub(crate) fn ensure_registered_with(&'static self, name: impl FnOnce() -> &'static str) {
         if !self.registered.load(Relaxed) {
             self.register(name());
@@ -193,30 +194,38 @@ impl Stats {
     }
 
     /// A first-try success: one relaxed add, no clock.
-    #[inline]
+    #[cfg_attr(not(debug_assertions), inline(always))]
+    #[cfg_attr(debug_assertions, inline)]
     pub(crate) fn record_first_try_success(&self) {
         // The mask (a no-op: stripes are handed out modulo `STRIPES`) spares a bounds check.
-        self.first_try_successes[STRIPE.with(|stripe| *stripe) & (STRIPES - 1)].0.fetch_add(1, Relaxed);
+        self.first_try_successes[this_threads_stripe() & (STRIPES - 1)].0.fetch_add(1, Relaxed);
     }
 
     /// A failed attempt that will be retried after `delay`: one relaxed add
     /// (and a saturating update of the time slept with a non-zero delay).
-    #[inline]
+    #[cfg_attr(not(debug_assertions), inline(always))]
+    #[cfg_attr(debug_assertions, inline)]
     pub(crate) fn record_retry(&self, delay: Duration) {
         self.retries.fetch_add(1, Relaxed);
         if !delay.is_zero() {
-            let nanos = u64::try_from(delay.as_nanos()).unwrap_or(u64::MAX);
-            // Saturating, not `fetch_add`: a sum that wrapped would report
-            // almost nothing slept. The loop costs only calls about to sleep.
-            let _ = self.slept_nanos.fetch_update(Relaxed, Relaxed, |slept| Some(slept.saturating_add(nanos)));
+            self.record_sleep(delay);
         }
+    }
+
+    /// Out of line: a sleep follows, and every retried function would
+    /// otherwise compile its own copy.
+    #[inline(never)]
+    fn record_sleep(&self, delay: Duration) {
+        let nanos = u64::try_from(delay.as_nanos()).unwrap_or(u64::MAX);
+        // Saturating, not `fetch_add`: a sum that wrapped would report
+        // almost nothing slept. The loop costs only calls about to sleep.
+        let _ = self.slept_nanos.fetch_update(Relaxed, Relaxed, |slept| Some(slept.saturating_add(nanos)));
     }
 
     /// The end of a call that was not a first-try success, after `attempts`
     /// attempts, of which `unrecorded` were not yet counted by
     /// [`Stats::record_retry`] (the last one, usually; none when the breaker
     /// refused an attempt or the call was dropped while sleeping).
-    #[inline]
     pub(crate) fn record_end(&self, outcome: Outcome, attempts: u32, unrecorded: u32) {
         self.other_attempts.fetch_add(u64::from(unrecorded), Relaxed);
         if attempts > 0 {
@@ -329,8 +338,26 @@ struct Striped(AtomicU64);
 static NEXT_STRIPE: AtomicUsize = AtomicUsize::new(0);
 
 thread_local! {
-    /// This thread's stripe, handed out round-robin.
-    static STRIPE: usize = NEXT_STRIPE.fetch_add(1, Relaxed) % STRIPES;
+    /// This thread's stripe, handed out round-robin on its first success
+    /// (`usize::MAX` until then). Const-initialised, so reading it is one
+    /// load: a lazily initialised thread-local would put its initialisation
+    /// check in every retried function.
+    static STRIPE: std::cell::Cell<usize> = const { std::cell::Cell::new(usize::MAX) };
+}
+
+#[cfg_attr(not(debug_assertions), inline(always))]
+#[cfg_attr(debug_assertions, inline)]
+fn this_threads_stripe() -> usize {
+    let stripe = STRIPE.get();
+    if stripe == usize::MAX { assign_stripe() } else { stripe }
+}
+
+#[cold]
+#[inline(never)]
+fn assign_stripe() -> usize {
+    let stripe = NEXT_STRIPE.fetch_add(1, Relaxed) % STRIPES;
+    STRIPE.set(stripe);
+    stripe
 }
 
 fn unix_ms(time: SystemTime) -> u64 {

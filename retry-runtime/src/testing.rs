@@ -129,7 +129,8 @@ impl Drop for SleepRecorder {
 }
 
 /// Records `delay` if a recorder is installed on this thread; says whether it did.
-#[inline]
+#[cfg_attr(not(debug_assertions), inline(always))]
+#[cfg_attr(debug_assertions, inline)]
 pub(crate) fn intercept(delay: Duration) -> bool {
     INSTALLED.load(Relaxed) != 0 && intercept_on_this_thread(delay)
 }
