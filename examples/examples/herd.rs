@@ -2,7 +2,7 @@
 //!
 //! Reproduces the model of the AWS Architecture Blog study "Exponential
 //! Backoff and Jitter" (2015) with the runtime's own delay schedule (see
-//! `retry_runtime::sim`), prints the tables, and writes SVG charts to
+//! the `retry-sim` crate), prints the tables, and writes SVG charts to
 //! `docs/img/`:
 //!
 //! - `herd-work.svg`, `herd-time.svg`: writes and completion time against the
@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 
 use plotters::prelude::*;
 use retry_runtime::RetryBudget;
-use retry_runtime::sim::{BUCKET, Mean, Outage, OutageRun, Strategy, contention_mean};
+use retry_sim::{BUCKET, Mean, Outage, OutageRun, Strategy, contention_mean};
 
 const TRIALS: u32 = 100;
 const SEED: u64 = 2015;

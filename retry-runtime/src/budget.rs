@@ -311,6 +311,26 @@ impl RetryBudget {
         self.try_withdraw_with(|| Timeline::Thread.now())
     }
 
+    /// [`try_retry`](RetryBudget::try_retry) at `now` on a clock of the
+    /// caller's, for simulations and tests in virtual time: `now` dates the
+    /// request for the per-second floor (only its whole seconds count, and
+    /// only when the bucket refuses). Use one clock for every call of a
+    /// budget.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use retry_runtime::RetryBudget;
+    ///
+    /// let budget = RetryBudget::new().capacity(2).ratio(0.0).min_retries_per_second(1);
+    /// assert!(budget.try_retry_at(Duration::from_secs(10))); // the bucket pays: 2 → 1
+    /// assert!(budget.try_retry_at(Duration::from_secs(10))); // the floor of second 10
+    /// assert!(!budget.try_retry_at(Duration::from_millis(10_500)));
+    /// assert!(budget.try_retry_at(Duration::from_secs(11))); // second 11's floor
+    /// ```
+    pub fn try_retry_at(&self, now: Duration) -> bool {
+        self.try_withdraw_with(|| now)
+    }
+
     /// The tokens in the bucket now.
     ///
     /// ```
@@ -386,16 +406,6 @@ impl RetryBudget {
         let _ = self.balance.fetch_update(Relaxed, Relaxed, |balance| {
             (balance < full).then(|| balance.saturating_add(MILLI).min(full))
         });
-    }
-
-    /// Asks for one retry at `now`, the time since the clock's origin, which
-    /// only the per-second floor uses.
-    #[cfg_attr(
-        not(feature = "sim"),
-        allow(dead_code, reason = "only `sim` asks with a time of its own; the retry loop uses `try_withdraw_with`")
-    )]
-    pub(crate) fn try_withdraw_at(&self, now: Duration) -> bool {
-        self.try_withdraw_with(|| now)
     }
 
     /// Asks for one retry, reading the time with `now` only if the bucket
@@ -513,7 +523,7 @@ mod tests {
             attempts += 1;
             budget.deposit();
             for _ in 1..MAX_ATTEMPTS {
-                if !budget.try_withdraw_at(now_of_call(call)) {
+                if !budget.try_retry_at(now_of_call(call)) {
                     break;
                 }
                 attempts += 1;
@@ -583,7 +593,7 @@ mod tests {
         for call in 0..100_000 {
             budget.deposit();
             if call % 11 == 0 {
-                assert!(budget.try_withdraw_at(Duration::ZERO), "call {call}: {budget:?}");
+                assert!(budget.try_retry_at(Duration::ZERO), "call {call}: {budget:?}");
             }
         }
         assert_eq!(budget.refusals(), 0);
@@ -596,10 +606,10 @@ mod tests {
         let at = Duration::from_millis;
         // Half the bucket: 10 → 5 tokens.
         for _ in 0..5 {
-            assert!(budget.try_withdraw_at(at(7_200)));
+            assert!(budget.try_retry_at(at(7_200)));
         }
         assert_eq!(budget.tokens(), 5.0);
-        let granted = |now| (0..10).filter(|_| budget.try_withdraw_at(now)).count();
+        let granted = |now| (0..10).filter(|_| budget.try_retry_at(now)).count();
         assert_eq!(granted(at(7_200)), 3);
         assert_eq!(granted(at(7_999)), 0);
         assert_eq!(budget.refusals(), 17);
@@ -610,7 +620,7 @@ mod tests {
         assert_eq!(budget.tokens(), 5.0, "the floor never touches the bucket");
 
         let no_floor = RetryBudget::new().capacity(0).min_retries_per_second(0);
-        assert!(!no_floor.try_withdraw_at(at(0)));
+        assert!(!no_floor.try_retry_at(at(0)));
     }
 
     #[test]
@@ -640,9 +650,9 @@ mod tests {
         // asked for can spend only those. The balance stays below 70 000, so
         // the capacity never clips a deposit.
         for _ in 0..50_000 {
-            assert!(budget.try_withdraw_at(Duration::ZERO));
+            assert!(budget.try_retry_at(Duration::ZERO));
         }
-        assert!(!budget.try_withdraw_at(Duration::ZERO));
+        assert!(!budget.try_retry_at(Duration::ZERO));
         let half = f64::from(budget.capacity_milli / 2);
         let granted: u64 = std::thread::scope(|scope| {
             let workers: Vec<_> = (0..THREADS)
@@ -652,7 +662,7 @@ mod tests {
                         for op in 0..OPS {
                             if op % 2 == 0 {
                                 budget.deposit();
-                            } else if budget.try_withdraw_at(Duration::ZERO) {
+                            } else if budget.try_retry_at(Duration::ZERO) {
                                 granted += 1;
                                 let balance = f64::from(budget.balance.load(Relaxed));
                                 assert!(balance >= half, "{balance} below half");
@@ -678,7 +688,7 @@ mod tests {
         let budget = RetryBudget::new().capacity(0).min_retries_per_second(25);
         let granted: usize = std::thread::scope(|scope| {
             let workers: Vec<_> = (0..8)
-                .map(|_| scope.spawn(|| (0..1_000).filter(|_| budget.try_withdraw_at(Duration::from_secs(3))).count()))
+                .map(|_| scope.spawn(|| (0..1_000).filter(|_| budget.try_retry_at(Duration::from_secs(3))).count()))
                 .collect();
             workers.into_iter().map(|worker| worker.join().unwrap_or_default()).sum()
         });
@@ -712,12 +722,12 @@ mod tests {
         assert_eq!(RetryBudget::new().ratio(0.0005).tokens_per_call(), 0.001);
         let huge = RetryBudget::new().capacity(u32::MAX).ratio(f64::MAX).min_retries_per_second(u32::MAX);
         assert_eq!(huge.max_tokens(), MAX_CAPACITY);
-        assert!(huge.try_withdraw_at(Duration::from_secs(u64::MAX)));
+        assert!(huge.try_retry_at(Duration::from_secs(u64::MAX)));
         huge.deposit();
         assert_eq!(huge.tokens(), f64::from(MAX_CAPACITY));
         let floor_only = RetryBudget::new().capacity(0).min_retries_per_second(u32::MAX);
-        assert!(floor_only.try_withdraw_at(Duration::MAX));
-        assert!(floor_only.try_withdraw_at(Duration::MAX));
+        assert!(floor_only.try_retry_at(Duration::MAX));
+        assert!(floor_only.try_retry_at(Duration::MAX));
     }
 
     #[test]

@@ -350,8 +350,6 @@ mod policy;
 mod policy_source;
 mod random;
 mod schedule;
-#[cfg(feature = "sim")]
-pub mod sim;
 pub mod stats;
 pub mod testing;
 mod timeout;

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use super::events::{Nanos, Queue, nanos};
 use super::{Strategy, client_ids, mix};
-use crate::RetryBudget;
+use retry_runtime::RetryBudget;
 
 /// The width of one load bucket: load is counted in attempts per 10 ms.
 pub const BUCKET: Duration = Duration::from_millis(10);
@@ -20,7 +20,7 @@ pub const BUCKET: Duration = Duration::from_millis(10);
 ///
 /// ```
 /// use std::time::Duration;
-/// use retry_runtime::sim::{Outage, Strategy};
+/// use retry_sim::{Outage, Strategy};
 ///
 /// let outage = Outage { clients: 100, outage: Duration::from_millis(500), admitted_per_bucket: 5, round_trip: Duration::from_millis(20) };
 /// let [_, exponential, full, ..] = Strategy::study();
@@ -45,7 +45,7 @@ pub struct Outage {
 ///
 /// ```
 /// use std::time::Duration;
-/// use retry_runtime::sim::{Outage, Strategy};
+/// use retry_sim::{Outage, Strategy};
 /// let outage = Outage { clients: 10, outage: Duration::from_millis(100), admitted_per_bucket: 10, round_trip: Duration::from_millis(20) };
 /// let run = outage.run(&Strategy::study()[2], 3);
 /// assert_eq!(run.load.iter().map(|&n| u64::from(n)).sum::<u64>(), run.attempts);
@@ -77,7 +77,7 @@ impl OutageRun {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use retry_runtime::sim::{Outage, Strategy};
+    /// use retry_sim::{Outage, Strategy};
     /// let outage = Outage { clients: 10, outage: Duration::ZERO, admitted_per_bucket: 10, round_trip: Duration::from_millis(20) };
     /// assert_eq!(outage.run(&Strategy::study()[2], 3).amplification(), 1.0);
     /// ```
@@ -94,7 +94,7 @@ impl Outage {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use retry_runtime::sim::{Outage, Strategy};
+    /// use retry_sim::{Outage, Strategy};
     /// let outage = Outage { clients: 20, outage: Duration::from_millis(200), admitted_per_bucket: 4, round_trip: Duration::from_millis(20) };
     /// let run = outage.run(&Strategy::study()[3], 9);
     /// assert!(run.completion > Duration::from_millis(200));
@@ -117,7 +117,7 @@ impl Outage {
     /// ```
     /// use std::time::Duration;
     /// use retry_runtime::RetryBudget;
-    /// use retry_runtime::sim::{Outage, Strategy};
+    /// use retry_sim::{Outage, Strategy};
     ///
     /// let outage = Outage { clients: 1000, outage: Duration::from_secs(10), admitted_per_bucket: 10, round_trip: Duration::from_millis(20) };
     /// let full = Strategy::study()[2];
@@ -156,7 +156,7 @@ impl Outage {
             load[bucket] += 1;
             let learnt = now.saturating_add(round_trip);
             if first && let Some(budget) = budget {
-                budget.deposit();
+                budget.record_call();
             }
             if now >= outage && admitted[bucket] < self.admitted_per_bucket {
                 admitted[bucket] += 1;
@@ -166,7 +166,7 @@ impl Outage {
             // As in the retry loop: the delay first, the budget paid last.
             let retry = schedules[client as usize]
                 .next()
-                .filter(|_| budget.is_none_or(|budget| budget.try_withdraw_at(Duration::from_nanos(learnt))));
+                .filter(|_| budget.is_none_or(|budget| budget.try_retry_at(Duration::from_nanos(learnt))));
             if retry.is_none() {
                 gave_up += 1;
                 completion = completion.max(learnt);

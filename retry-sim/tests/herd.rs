@@ -2,12 +2,11 @@
 //! "Exponential Backoff and Jitter" (2015), jitter breaks up the
 //! synchronised retries after an outage, and a shared retry budget bounds
 //! them. A small grid, so it runs in seconds in the debug profile.
-#![cfg(feature = "sim")]
 
 use std::time::Duration;
 
 use retry_runtime::RetryBudget;
-use retry_runtime::sim::{Mean, Outage, Strategy, contention_mean};
+use retry_sim::{Mean, Outage, Strategy, contention_mean};
 
 const CLIENTS: usize = 50;
 const TRIALS: u32 = 20;

@@ -8,8 +8,8 @@ use super::{Strategy, client_ids, mix};
 /// One trial of [`contention`].
 ///
 /// ```
-/// let full = retry_runtime::sim::Strategy::study()[2];
-/// let run = retry_runtime::sim::contention(&full, 10, 7);
+/// let full = retry_sim::Strategy::study()[2];
+/// let run = retry_sim::contention(&full, 10, 7);
 /// assert!(run.calls >= 10); // every client writes at least once
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -23,8 +23,8 @@ pub struct Run {
 /// The average of [`contention`] over several trials.
 ///
 /// ```
-/// let full = retry_runtime::sim::Strategy::study()[2];
-/// let mean = retry_runtime::sim::contention_mean(&full, 10, 3, 7);
+/// let full = retry_sim::Strategy::study()[2];
+/// let mean = retry_sim::contention_mean(&full, 10, 3, 7);
 /// assert!(mean.calls >= 10.0 && mean.completion_ms > 0.0);
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -57,7 +57,7 @@ enum Arrival {
 /// there, which is the only order that matters.
 ///
 /// ```
-/// use retry_runtime::sim::{Strategy, contention};
+/// use retry_sim::{Strategy, contention};
 /// let exponential = Strategy::study()[1];
 /// // Same seed, same run.
 /// assert_eq!(contention(&exponential, 10, 3), contention(&exponential, 10, 3));
@@ -107,7 +107,7 @@ pub fn contention(strategy: &Strategy, clients: usize, seed: u64) -> Run {
 /// [`contention`] averaged over `trials` trials (seeds derived from `seed`).
 ///
 /// ```
-/// use retry_runtime::sim::{Strategy, contention_mean};
+/// use retry_sim::{Strategy, contention_mean};
 /// let [none, ..] = Strategy::study();
 /// let mean = contention_mean(&none, 5, 4, 1);
 /// assert!(mean.calls >= 5.0);

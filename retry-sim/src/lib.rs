@@ -12,7 +12,7 @@
 //!   a while, then admits a fixed number of calls per 10 ms. It reports the
 //!   attempts, their amplification, the load per 10 ms bucket, and the peak
 //!   after recovery. [`Outage::run_with_budget`] runs it with every retry
-//!   paid from one shared [`RetryBudget`](crate::RetryBudget), as the
+//!   paid from one shared [`RetryBudget`](retry_runtime::RetryBudget), as the
 //!   `#[retry]` loop pays it, so a refused client gives up.
 //!
 //! Each simulated client owns one [`RetryPolicy::schedule_seeded`] iterator:
@@ -47,7 +47,7 @@
 //! ```
 //! use std::time::Duration;
 //! use retry_runtime::RetryBudget;
-//! use retry_runtime::sim::{Outage, Strategy, contention_mean};
+//! use retry_sim::{Outage, Strategy, contention_mean};
 //!
 //! let [_, exponential, full, ..] = Strategy::study();
 //! let slow = contention_mean(&exponential, 20, 5, 1);
@@ -58,7 +58,6 @@
 //! let budgeted = outage.run_with_budget(&full, 1, &RetryBudget::new());
 //! assert!(budgeted.amplification() < 1.5 && outage.run(&full, 1).amplification() > 5.0);
 //! ```
-#![cfg_attr(docsrs, doc(cfg(feature = "sim")))]
 
 mod contention;
 mod events;
@@ -66,7 +65,7 @@ mod outage;
 
 use std::time::Duration;
 
-use crate::{Backoff, Jitter, RetryPolicy};
+use retry_runtime::{Backoff, Jitter, RetryPolicy};
 
 pub use contention::{Mean, Run, contention, contention_mean};
 pub use outage::{BUCKET, Outage, OutageRun};
@@ -74,7 +73,7 @@ pub use outage::{BUCKET, Outage, OutageRun};
 /// A named retry policy, as one row of the study.
 ///
 /// ```
-/// let full = retry_runtime::sim::Strategy::study()[2];
+/// let full = retry_sim::Strategy::study()[2];
 /// assert_eq!(full.name, "full");
 /// ```
 #[derive(Clone, Copy, Debug)]
@@ -90,7 +89,7 @@ impl Strategy {
     /// full, equal, decorrelated and proportional (factor 0.5) jitter.
     ///
     /// ```
-    /// let names = retry_runtime::sim::Strategy::study().map(|s| s.name);
+    /// let names = retry_sim::Strategy::study().map(|s| s.name);
     /// assert_eq!(names, ["no backoff", "exponential", "full", "equal", "decorrelated", "proportional"]);
     /// ```
     pub fn study() -> [Strategy; 6] {
