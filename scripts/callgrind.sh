@@ -7,7 +7,17 @@
 # so (instructions(HIGH) − instructions(LOW)) / (HIGH − LOW) is the cost of one
 # call.
 #
-# Usage: scripts/callgrind.sh [row-filter]      e.g. scripts/callgrind.sh happy/sync
+# PROFILE picks how the benchmark is built, as users ship:
+#   release   cargo's bench profile as it is (the default): 16 codegen units,
+#             local ThinLTO;
+#   thin-lto  codegen-units = 1 and ThinLTO across crates;
+#   fat-lto   codegen-units = 1 and fat LTO;
+#   all       the three, one column each.
+# Each profile builds in its own target directory (target/callgrind-<profile>,
+# `target` itself for release), so switching does not rebuild the others.
+#
+# Usage: [PROFILE=release|thin-lto|fat-lto|all] scripts/callgrind.sh [row-filter]
+#        e.g. PROFILE=all LOW=200 HIGH=2200 scripts/callgrind.sh happy/sync
 # Needs: valgrind. LOW/HIGH may be set in the environment (default 1000/11000).
 set -euo pipefail
 
@@ -15,28 +25,60 @@ cd "$(dirname "$0")/.."
 LOW=${LOW:-1000}
 HIGH=${HIGH:-11000}
 FILTER=${1:-}
+PROFILE=${PROFILE:-release}
 
-# Build the bench binary and find it.
-BIN=$(cargo bench -p retry-runtime --bench overhead --no-run --message-format=json 2>/dev/null |
-    sed -n 's/.*"executable":"\([^"]*overhead[^"]*\)".*/\1/p' | tail -n 1)
-if [[ -z "$BIN" ]]; then
-    echo "could not build the overhead benchmark" >&2
-    exit 1
-fi
+case "$PROFILE" in
+    all) PROFILES=(release thin-lto fat-lto) ;;
+    release | thin-lto | fat-lto) PROFILES=("$PROFILE") ;;
+    *)
+        echo "PROFILE must be release, thin-lto, fat-lto or all (got $PROFILE)" >&2
+        exit 2
+        ;;
+esac
+
+# Builds the bench binary for one profile and prints its path.
+build() { # profile
+    local settings=()
+    case "$1" in
+        release) ;;
+        thin-lto) settings=(CARGO_PROFILE_BENCH_LTO=thin CARGO_PROFILE_BENCH_CODEGEN_UNITS=1
+            CARGO_TARGET_DIR=target/callgrind-thin-lto) ;;
+        fat-lto) settings=(CARGO_PROFILE_BENCH_LTO=fat CARGO_PROFILE_BENCH_CODEGEN_UNITS=1
+            CARGO_TARGET_DIR=target/callgrind-fat-lto) ;;
+    esac
+    env "${settings[@]}" cargo bench -p retry-runtime --bench overhead --no-run --message-format=json 2>/dev/null |
+        sed -n 's/.*"executable":"\([^"]*overhead[^"]*\)".*/\1/p' | tail -n 1
+}
+
+BINS=()
+for profile in "${PROFILES[@]}"; do
+    bin=$(build "$profile")
+    if [[ -z "$bin" ]]; then
+        echo "could not build the overhead benchmark ($profile)" >&2
+        exit 1
+    fi
+    BINS+=("$bin")
+done
 
 # The row names, from the binary's own error message for an unknown row.
 # (That run exits with status 2 on purpose, hence `|| true`.)
-ROWS=$( (OVERHEAD_ROW=? OVERHEAD_ITERS=0 "$BIN" 2>&1 || true) | sed -n 's/^no row named ?; rows: //p')
+ROWS=$( (OVERHEAD_ROW=? OVERHEAD_ITERS=0 "${BINS[0]}" 2>&1 || true) | sed -n 's/^no row named ?; rows: //p')
 
-instructions() { # row iterations
-    OVERHEAD_ROW=$1 OVERHEAD_ITERS=$2 valgrind --tool=callgrind --callgrind-out-file=/dev/null "$BIN" 2>&1 |
+instructions() { # binary row iterations
+    OVERHEAD_ROW=$2 OVERHEAD_ITERS=$3 valgrind --tool=callgrind --callgrind-out-file=/dev/null "$1" 2>&1 |
         sed -n 's/.*Collected : \([0-9]*\).*/\1/p'
 }
 
-printf '%-32s %12s\n' row instructions/call
+printf '%-32s' row
+for profile in "${PROFILES[@]}"; do printf ' %12s' "$profile"; done
+printf '   (instructions/call)\n'
 for row in $ROWS; do
     [[ -n "$FILTER" && "$row" != *"$FILTER"* ]] && continue
-    low=$(instructions "$row" "$LOW")
-    high=$(instructions "$row" "$HIGH")
-    awk -v r="$row" -v l="$low" -v h="$high" -v n=$((HIGH - LOW)) 'BEGIN { printf "%-32s %12.1f\n", r, (h - l) / n }'
+    printf '%-32s' "$row"
+    for bin in "${BINS[@]}"; do
+        low=$(instructions "$bin" "$row" "$LOW")
+        high=$(instructions "$bin" "$row" "$HIGH")
+        awk -v l="$low" -v h="$high" -v n=$((HIGH - LOW)) 'BEGIN { printf " %12.1f", (h - l) / n }'
+    done
+    printf '\n'
 done
