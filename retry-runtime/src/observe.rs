@@ -57,18 +57,12 @@ fn report_retried(retried: &Retried<'_>) {
     crate::metrics::retrying(retried.function.get(), retried.delay);
 }
 
-/// The call ended. Out of line when anything records it: once per call,
-/// and every retried function would otherwise compile its own copy.
+/// The call ended: its statistics inline (a few relaxed adds, with the
+/// outcome a constant where the caller knows it), logs and metrics out of
+/// line.
 #[cfg_attr(not(debug_assertions), inline(always))]
 #[cfg_attr(debug_assertions, inline)]
 pub(crate) fn ended(stats: Option<&Stats>, ended: &Ended<'_>) {
-    if stats.is_some() || REPORTS {
-        record_ended(stats, ended);
-    }
-}
-
-#[inline(never)]
-fn record_ended(stats: Option<&Stats>, ended: &Ended<'_>) {
     if let Some(stats) = stats {
         if ended.outcome == Outcome::Success && ended.attempts == 1 {
             stats.record_first_try_success();

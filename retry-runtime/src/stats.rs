@@ -226,6 +226,7 @@ impl Stats {
     /// attempts, of which `unrecorded` were not yet counted by
     /// [`Stats::record_retry`] (the last one, usually; none when the breaker
     /// refused an attempt or the call was dropped while sleeping).
+    #[inline]
     pub(crate) fn record_end(&self, outcome: Outcome, attempts: u32, unrecorded: u32) {
         self.other_attempts.fetch_add(u64::from(unrecorded), Relaxed);
         if attempts > 0 {
