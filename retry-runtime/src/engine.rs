@@ -378,6 +378,10 @@ impl<'a> Call<'a> {
         let delay = match verdict {
             Verdict::Stop => Err(Outcome::NonRetryable),
             _ if state.failures >= policy.max_attempts => Err(Outcome::Exhausted),
+            // A zero base means zero delays (see `Delays::next`): asked here
+            // too, so that a policy that is a value, not a constant, is not
+            // copied into a curve for nothing.
+            Verdict::Retry if policy.base.is_zero() => Ok(Duration::ZERO),
             Verdict::Retry => Ok(state.delays.next(policy.curve(), state.failures, &mut PerThread)),
             // A server's hint replaces the computed delay but does not feed
             // decorrelated jitter's memory: it says nothing about our curve.
