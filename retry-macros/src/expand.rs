@@ -38,11 +38,12 @@ pub(crate) fn retry(args: TokenStream, item: &TokenStream) -> TokenStream {
 /// ```text
 /// fn f(args) -> R {
 ///     fn __retry_function() -> &'static str { /* its own type name */ }
-///     static __RETRY_SITE: CallSite = CallSite::inside(__retry_function, POLICY).with_stats(…)…;
-///     let mut __retry_call = Call::sync(&__RETRY_SITE, None);
+///     static __RETRY_STATS: Stats = Stats::new();
+///     static __RETRY_SITE: CallSite = CallSite::inside(__retry_function, POLICY).with_stats(&__RETRY_STATS, None)…;
+///     let mut __retry_call = Call::sync(&__RETRY_SITE, __RETRY_SITE.policy());
 ///     loop {
 ///         let __retry_result = attempt::<R, _>(|| body);
-///         let __retry_delay = match __retry_call.step(__retry_result, on, on_retry, describe) {
+///         let __retry_delay = match __retry_call.step(&__RETRY_SITE, __RETRY_SITE.policy(), { __retry_result }, on, on_retry, describe) {
 ///             Step::Return(result) => return result,
 ///             Step::Sleep(delay) => delay,
 ///         };
@@ -121,19 +122,19 @@ fn expand(args: &Args, retry_fn: &RetryFn) -> TokenStream {
         Flavor::Async => quote_spanned!(span=> if !#delay.is_zero() { #call.sleep(#delay).await; }),
     };
     let body = quote_spanned! {span=>
-            #site
-            #bind_policy
-            let mut #call = #start;
-            loop {
-                #clones
-                #admit
-                let #result = #attempt;
-                let #delay = match #step {
-                    #private::Step::Return(#result) => return #result,
-                    #private::Step::Sleep(#delay) => #delay,
-                };
-                #sleep
-            }
+        #site
+        #bind_policy
+        let mut #call = #start;
+        loop {
+            #clones
+            #admit
+            let #result = #attempt;
+            let #delay = match #step {
+                #private::Step::Return(#result) => return #result,
+                #private::Step::Sleep(#delay) => #delay,
+            };
+            #sleep
+        }
     };
     quote! {
         #(#outer_attrs)*
