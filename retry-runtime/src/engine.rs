@@ -85,8 +85,8 @@ impl CallSite {
         self
     }
 
-    /// Asks `breaker` (named `name` in logs) before each attempt, and tells
-    /// it each outcome.
+    /// Asks `breaker` (named `name` in logs) before the first attempt and
+    /// before each retry's sleep, and tells it each outcome.
     #[must_use]
     pub const fn with_breaker(mut self, breaker: &'static CircuitBreaker, name: &'static str) -> Self {
         self.breaker = Some((breaker, name));
