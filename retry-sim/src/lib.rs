@@ -59,6 +59,9 @@
 //! assert!(budgeted.amplification() < 1.5 && outage.run(&full, 1).amplification() > 5.0);
 //! ```
 
+#![forbid(unsafe_code)]
+#![doc(test(attr(deny(warnings))))]
+
 mod contention;
 mod events;
 mod outage;
