@@ -65,8 +65,8 @@ fn expand(args: &Args, retry_fn: &RetryFn) -> TokenStream {
     let (call, result, delay) = (internal("__retry_call"), internal("__retry_result"), internal("__retry_delay"));
     let output_type = item::annotation_type(&sig.output);
 
-    let site = call_site(args, &private, span, &internal);
     let site_name = internal("__RETRY_SITE");
+    let site = call_site(args, &private, span, &site_name, &internal);
     // The policy each step is passed: the site's constant one, or the value
     // of `policy = expr`, evaluated once per call.
     let (bind_policy, policy) = match &args.policy {
@@ -147,8 +147,13 @@ fn expand(args: &Args, retry_fn: &RetryFn) -> TokenStream {
 
 /// `static __RETRY_SITE: CallSite = …`: the function's name, its constant
 /// policy, its statistics, budget, breaker and timeout, written once.
-fn call_site(args: &Args, private: &TokenStream, span: Span, internal: &impl Fn(&str) -> Ident) -> TokenStream {
-    let site = internal("__RETRY_SITE");
+fn call_site(
+    args: &Args,
+    private: &TokenStream,
+    span: Span,
+    site: &Ident,
+    internal: &impl Fn(&str) -> Ident,
+) -> TokenStream {
     let marker = internal("__retry_function");
     let stats = internal("__RETRY_STATS");
     let policy = constant_policy(args, private);
