@@ -29,6 +29,8 @@ pub(crate) const KEYS: &[&str] = &[
     "budget",
     "breaker",
     "timeout",
+    "sleep",
+    "attempt",
     "crate",
 ];
 const BACKOFFS: &[&str] = &["exponential", "linear", "fixed"];
@@ -90,6 +92,8 @@ pub(crate) struct Args {
     pub(crate) budget: Option<Given<Path>>,
     pub(crate) breaker: Option<Given<Path>>,
     pub(crate) timeout: Option<Given<Duration>>,
+    pub(crate) sleep: Option<Given<Expr>>,
+    pub(crate) attempt: Option<Given<Ident>>,
 }
 
 /// One `key = value` or `key(list)` as written, before its value is understood.
@@ -184,6 +188,11 @@ impl Args {
                         set(&mut self.policy, &key, expr, errors);
                         Ok(())
                     }
+                    "sleep" => {
+                        set(&mut self.sleep, &key, expr, errors);
+                        Ok(())
+                    }
+                    "attempt" => attempt_name(value).map(|v| set(&mut self.attempt, &key, v, errors)),
                     "stats" => stats(value).map(|v| set(&mut self.stats, &key, v, errors)),
                     "crate" => crate_path(value).map(|v| set(&mut self.krate, &key, v, errors)),
                     _ => Err(unknown_key(&key, &name)),
@@ -282,6 +291,28 @@ fn literal(expr: &Expr) -> Option<(bool, &Lit)> {
         },
         _ => None,
     }
+}
+
+/// The name the body gives its `Attempt`: a plain identifier.
+fn attempt_name(expr: &Expr) -> syn::Result<Ident> {
+    if let Expr::Path(path) = expr
+        && path.qself.is_none()
+        && let Some(name) = path.path.get_ident()
+    {
+        if name == "self" || name == "Self" || name == "crate" || name == "super" {
+            return Err(syn::Error::new_spanned(
+                name,
+                format!(
+                    "`{name}` is a keyword: `attempt` takes a new name for the body's `retry_runtime::Attempt`, such as `attempt = attempt`"
+                ),
+            ));
+        }
+        return Ok(name.clone());
+    }
+    Err(syn::Error::new_spanned(
+        expr,
+        "`attempt` takes the name the body will use for its `retry_runtime::Attempt`, such as `attempt = attempt`",
+    ))
 }
 
 fn max(expr: &Expr) -> syn::Result<u32> {

@@ -10,7 +10,7 @@ use syn::{Ident, ReturnType};
 
 use crate::args::{Args, BackoffKind, JitterKind, StatsTarget};
 use crate::errors::Errors;
-use crate::item::{self, Flavor, RetryFn};
+use crate::item::{self, Boxed, Flavor, RetryFn};
 
 /// The attribute's whole job: on success the rewritten function; on any
 /// error the original function unchanged next to every error, so the rest of
@@ -51,22 +51,29 @@ pub(crate) fn retry(args: TokenStream, item: &TokenStream) -> TokenStream {
 ///     }
 /// }
 /// ```
+///
+/// An async fn binds its sleeper first (`let __retry_sleeper = sleeper(path)`
+/// or `default_sleeper::<DefaultSleeper>()`), starts with
+/// `Call::asynchronous(&__RETRY_SITE, policy, &__retry_sleeper)`, awaits
+/// `attempt_async::<R, _>(async body)` and sleeps with `sleep_on`.
 fn expand(args: &Args, retry_fn: &RetryFn) -> TokenStream {
     let syn::ItemFn { attrs, vis, sig, block, .. } = &retry_fn.item;
+    // The block each attempt runs, and its result's type: the function's
+    // own, or the async block `#[async_trait]` made and its future's output.
+    let (block, output_type) = match &retry_fn.boxed {
+        Some(boxed) => {
+            let attempt = &boxed.attempt;
+            (quote!({ #(#attempt)* }), boxed.output.clone())
+        }
+        None => (block.to_token_stream(), item::annotation_type(&sig.output)),
+    };
     let outer_attrs = attrs.iter().filter(|a| matches!(a.style, syn::AttrStyle::Outer));
     let inner_attrs = attrs.iter().filter(|a| matches!(a.style, syn::AttrStyle::Inner(_)));
-    let span = output_span(sig);
-    // Located on the return type: an error about it (not a `Result`) is
-    // reported there rather than on the attribute.
-    let private = respan(private_path(args), span);
-    // Internal names are invisible to the body (mixed-site hygiene) and
-    // located on the return type, where errors about the loop's types belong.
-    let internal = |name: &str| Ident::new(name, Span::mixed_site().located_at(span));
-    let (call, result, delay) = (internal("__retry_call"), internal("__retry_result"), internal("__retry_delay"));
-    let output_type = item::annotation_type(&sig.output);
+    let names = Names::new(args, retry_fn);
+    let Names { span, private, call, result, delay, site, .. } = &names;
+    let (span, internal) = (*span, |name: &str| names.internal(name));
 
-    let site_name = internal("__RETRY_SITE");
-    let site = call_site(args, &private, span, &site_name, &internal);
+    let site_item = call_site(args, private, span, site, &internal);
     // The policy each step is passed: the site's constant one, or the value
     // of `policy = expr`, evaluated once per call.
     let (bind_policy, policy) = match &args.policy {
@@ -79,12 +86,10 @@ fn expand(args: &Args, retry_fn: &RetryFn) -> TokenStream {
             let bind = quote_spanned!(expr.span()=> let #value: #at_expr::RetryPolicy = #at_expr::ToPolicy::to_policy(&(#expr)););
             (bind, quote_spanned!(span=> &#value))
         }
-        None => (TokenStream::new(), quote_spanned!(span=> #site_name.policy())),
+        None => (TokenStream::new(), quote_spanned!(span=> #site.policy())),
     };
-    let start = match retry_fn.flavor {
-        Flavor::Sync => quote_spanned!(span=> #private::Call::sync(&#site_name, #policy)),
-        Flavor::Async => quote_spanned!(span=> #private::Call::tokio(&#site_name, #policy)),
-    };
+    let timer = Timer::new(args, retry_fn, &names, &policy);
+    let (bind_origin, bind_attempt) = attempt_context(args, &names);
     let clones = args.clone.iter().flat_map(|c| &c.value);
     let clones = quote!(#(let #clones = ::core::clone::Clone::clone(&#clones);)*);
     let admit = args.breaker.as_ref().map(|breaker| {
@@ -94,40 +99,24 @@ fn expand(args: &Args, retry_fn: &RetryFn) -> TokenStream {
         let output_type = respan(output_type.to_token_stream(), at);
         let refused = internal("__retry_refused");
         quote_spanned! {at=>
-            if let ::core::result::Result::Err(#refused) = #call.admit(&#site_name, <#output_type as #private::RetryOutcome>::circuit_open) {
+            if let ::core::result::Result::Err(#refused) = #call.admit(&#site, <#output_type as #private::RetryOutcome>::circuit_open) {
                 return #refused;
             }
         }
     });
-    let attempt = match retry_fn.flavor {
-        Flavor::Sync => quote_spanned!(span=> #private::attempt::<#output_type, _>(|| #block)),
-        Flavor::Async => {
-            let attempt = quote_spanned!(span=> #private::attempt_async::<#output_type, _>(async #block));
-            // Located on `timeout`: a missing `From<TimedOut>` is reported there.
-            if let Some(timeout) = &args.timeout {
-                let at = timeout.key.span();
-                let (private, output_type) = (respan(private.clone(), at), respan(output_type.to_token_stream(), at));
-                let timed_out = quote_spanned!(at=> <#output_type as #private::RetryOutcome>::timed_out);
-                quote_spanned!(at=> #call.within_timeout(#attempt, #timed_out).await)
-            } else {
-                quote_spanned!(span=> #attempt.await)
-            }
-        }
-    };
-    let step = step(args, &private, span, [&call, &site_name, &result], &policy);
-    // The delay is bound apart from the sleep: a result held across the
-    // sleep would make the future non-`Send` for a non-`Send` error.
-    let sleep = match retry_fn.flavor {
-        Flavor::Sync => quote_spanned!(span=> #call.sleep_blocking(#delay);),
-        Flavor::Async => quote_spanned!(span=> if !#delay.is_zero() { #call.sleep(#delay).await; }),
-    };
+    let attempt = run_attempt(args, retry_fn.flavor, &names, &block, &output_type);
+    let step = step(args, private, span, [call, site, result], &policy);
+    let Timer { bind: bind_sleeper, start, sleep } = timer;
     let body = quote_spanned! {span=>
-        #site
+        #site_item
         #bind_policy
+        #bind_sleeper
         let mut #call = #start;
+        #bind_origin
         loop {
             #clones
             #admit
+            #bind_attempt
             let #result = #attempt;
             let #delay = match #step {
                 #private::Step::Return(#result) => return #result,
@@ -136,12 +125,152 @@ fn expand(args: &Args, retry_fn: &RetryFn) -> TokenStream {
             #sleep
         }
     };
+    // After `#[async_trait]`, the loop runs inside its boxed async block,
+    // after the arguments are bound.
+    let body = match &retry_fn.boxed {
+        Some(Boxed { before, pin, capture, bindings, .. }) => quote! {
+            #(#before)*
+            #pin(async #capture {
+                #(#bindings)*
+                #body
+            })
+        },
+        None => body,
+    };
     quote! {
         #(#outer_attrs)*
         #vis #sig {
             #(#inner_attrs)*
             #body
         }
+    }
+}
+
+/// The names and locations the expansion's pieces share.
+struct Names {
+    /// The return type's span: errors about the loop's types belong there.
+    span: Span,
+    /// `::retry_runtime::__private`, located on the return type: an error
+    /// about it (not a `Result`) is reported there rather than on the
+    /// attribute.
+    private: TokenStream,
+    call: Ident,
+    result: Ident,
+    delay: Ident,
+    site: Ident,
+    /// Where the sleeper is written (`sleep`'s value) or implied (`async`).
+    sleeper_at: Span,
+    sleeper: Ident,
+}
+
+impl Names {
+    fn new(args: &Args, retry_fn: &RetryFn) -> Self {
+        let sig = &retry_fn.item.sig;
+        let span = output_span(sig);
+        let sleeper_at = match (&args.sleep, &retry_fn.boxed) {
+            (Some(given), _) => given.value.span(),
+            (None, None) => sig.asyncness.as_ref().map_or(sig.ident.span(), Spanned::span),
+            (None, Some(_)) => sig.ident.span(),
+        };
+        let internal = |name: &str| Ident::new(name, Span::mixed_site().located_at(span));
+        Names {
+            span,
+            private: respan(private_path(args), span),
+            call: internal("__retry_call"),
+            result: internal("__retry_result"),
+            delay: internal("__retry_delay"),
+            site: internal("__RETRY_SITE"),
+            sleeper_at,
+            sleeper: Ident::new("__retry_sleeper", Span::mixed_site().located_at(sleeper_at)),
+        }
+    }
+
+    /// An internal name: invisible to the body (mixed-site hygiene) and
+    /// located on the return type.
+    fn internal(&self, name: &str) -> Ident {
+        Ident::new(name, Span::mixed_site().located_at(self.span))
+    }
+}
+
+/// How a call starts and sleeps: on the thread, or on a sleeper.
+struct Timer {
+    /// `let __retry_sleeper = …;` (async only).
+    bind: TokenStream,
+    /// `Call::sync(…)` or `Call::asynchronous(…)`.
+    start: TokenStream,
+    /// The sleep after a failed attempt.
+    sleep: TokenStream,
+}
+
+impl Timer {
+    /// Every use of an async fn's sleeper is located where it is written
+    /// (`sleep`'s value) or implied (`async`): a value that is no sleeper,
+    /// or a build without a timer, is reported there, once.
+    fn new(args: &Args, retry_fn: &RetryFn, names: &Names, policy: &TokenStream) -> Self {
+        let Names { span, call, delay, site, sleeper_at: at, sleeper, .. } = names;
+        let (span, at) = (*span, *at);
+        if retry_fn.flavor == Flavor::Sync {
+            let private = &names.private;
+            return Timer {
+                bind: TokenStream::new(),
+                start: quote_spanned!(span=> #private::Call::sync(&#site, #policy)),
+                sleep: quote_spanned!(span=> #call.sleep_blocking(#delay);),
+            };
+        }
+        let private = respan(names.private.clone(), at);
+        let bind = if let Some(given) = &args.sleep {
+            let value = &given.value;
+            quote_spanned!(at=> let #sleeper = #private::sleeper(#value);)
+        } else {
+            quote_spanned!(at=> let #sleeper = #private::default_sleeper::<#private::DefaultSleeper>();)
+        };
+        Timer {
+            bind,
+            start: quote_spanned!(at=> #private::Call::asynchronous(&#site, #policy, &#sleeper)),
+            // The delay is bound apart from the sleep: a result held across
+            // the sleep would make the future non-`Send` for a non-`Send` error.
+            sleep: quote_spanned!(at=> if !#delay.is_zero() { #call.sleep_on(&#sleeper, #delay).await; }),
+        }
+    }
+}
+
+/// `attempt = name`: what the attempts share is made once, before the first
+/// (`let __retry_origin = …`), and each attempt binds `name`. Without the
+/// key, nothing is made: no clock read, no random draw.
+fn attempt_context(args: &Args, names: &Names) -> (TokenStream, TokenStream) {
+    let Some(given) = &args.attempt else { return (TokenStream::new(), TokenStream::new()) };
+    let Names { span, private, call, .. } = names;
+    let (origin, name) = (names.internal("__retry_origin"), &given.value);
+    (
+        quote_spanned!(*span=> let #origin = #call.origin();),
+        quote_spanned!(*span=> let #name: #private::Attempt = #call.attempt(#origin);),
+    )
+}
+
+/// One attempt of the body, typed with the function's result: a closure
+/// called, or an async block awaited (within the `timeout`, if any).
+fn run_attempt(
+    args: &Args,
+    flavor: Flavor,
+    names: &Names,
+    block: &TokenStream,
+    output_type: &syn::Type,
+) -> TokenStream {
+    let Names { span, private, call, sleeper_at, sleeper, .. } = names;
+    let span = *span;
+    if flavor == Flavor::Sync {
+        return quote_spanned!(span=> #private::attempt::<#output_type, _>(|| #block));
+    }
+    let attempt = quote_spanned!(span=> #private::attempt_async::<#output_type, _>(async #block));
+    // Located on `timeout`: a missing `From<TimedOut>` is reported there.
+    if let Some(timeout) = &args.timeout {
+        let at = timeout.key.span();
+        let (private, output_type) = (respan(private.clone(), at), respan(output_type.to_token_stream(), at));
+        let timed_out = quote_spanned!(at=> <#output_type as #private::RetryOutcome>::timed_out);
+        let sleeper_ref = quote_spanned!(*sleeper_at=> &#sleeper);
+        quote_spanned!(at=> #call.within_timeout(#sleeper_ref, #attempt, #timed_out).await)
+    } else {
+        quote_spanned!(span=> #attempt.await)
     }
 }
 

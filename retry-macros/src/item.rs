@@ -2,7 +2,10 @@
 
 use proc_macro2::TokenStream;
 use syn::visit_mut::VisitMut;
-use syn::{FnArg, Ident, ItemFn, Pat, ReturnType, Signature, TraitItemFn, Type, TypeImplTrait, TypeParamBound};
+use syn::{
+    Expr, FnArg, GenericArgument, Ident, ItemFn, Pat, PathArguments, ReturnType, Signature, Stmt, TraitItemFn, Type,
+    TypeImplTrait, TypeParamBound,
+};
 
 use crate::args::Args;
 use crate::errors::Errors;
@@ -18,6 +21,46 @@ pub(crate) enum Flavor {
 pub(crate) struct RetryFn {
     pub(crate) item: ItemFn,
     pub(crate) flavor: Flavor,
+    /// Set when the function is an `async fn` that `#[async_trait]` has
+    /// already rewritten into one returning a boxed future.
+    pub(crate) boxed: Option<Boxed>,
+}
+
+/// An `async fn` as `#[async_trait]` leaves it (above `#[retry]` on an impl
+/// or trait, it runs first):
+///
+/// ```text
+/// fn load<'life0, 'async_trait>(&'life0 self, id: u64)
+///     -> Pin<Box<dyn Future<Output = Result<u64, E>> + Send + 'async_trait>>
+/// {
+///     Box::pin(async move {
+///         if let Some(__ret) = None::<Result<u64, E>> { return __ret; }
+///         let __self = self;
+///         let id = id;
+///         let __ret: Result<u64, E> = { body };
+///         __ret
+///     })
+/// }
+/// ```
+///
+/// The retry loop goes inside the async block, around what follows the
+/// argument bindings, which run once: that way `&mut self` (bound to
+/// `__self`) is reborrowed by each attempt rather than moved into the first.
+/// tracing-attributes recognises the same shape for `#[instrument]`.
+pub(crate) struct Boxed {
+    /// What comes before `Box::pin(…)`, kept as it is (older async-trait
+    /// versions bound the arguments there).
+    pub(crate) before: Vec<Stmt>,
+    /// `Box::pin` as written.
+    pub(crate) pin: Expr,
+    /// `move`, if the async block has it.
+    pub(crate) capture: Option<syn::Token![move]>,
+    /// The type hint and the argument bindings: run once per call.
+    pub(crate) bindings: Vec<Stmt>,
+    /// The rest of the async block: one attempt.
+    pub(crate) attempt: Vec<Stmt>,
+    /// The future's `Output`: the `Result` each attempt returns.
+    pub(crate) output: Type,
 }
 
 /// Parses the annotated item; a function without a body or anything that is
@@ -42,10 +85,18 @@ pub(crate) fn parse(tokens: &TokenStream) -> syn::Result<ItemFn> {
 pub(crate) fn classify(item: ItemFn, args: &Args, errors: &mut Errors) -> Option<RetryFn> {
     let sig = &item.sig;
     let before = errors.count();
-    if let (None, Some(timeout)) = (&sig.asyncness, &args.timeout) {
+    let boxed = boxed_async(&item);
+    let is_async = sig.asyncness.is_some() || boxed.is_some();
+    if let (false, Some(timeout)) = (is_async, &args.timeout) {
         errors.spanned(
             &timeout.key,
             "`timeout` needs an `async fn`: a running sync attempt cannot be stopped from outside (a thread cannot be interrupted). Set a timeout on the I/O the body does (a socket or driver timeout), or bound the whole call with `deadline`",
+        );
+    }
+    if let (false, Some(sleep)) = (is_async, &args.sleep) {
+        errors.spanned(
+            &sleep.key,
+            "`sleep` needs an `async fn`: a sync fn sleeps its thread between attempts (`std::thread::sleep`), and needs no timer",
         );
     }
     if let Some(constness) = &sig.constness {
@@ -69,11 +120,109 @@ pub(crate) fn classify(item: ItemFn, args: &Args, errors: &mut Errors) -> Option
     for name in args.clone.iter().flat_map(|clone| &clone.value) {
         check_clone_argument(sig, name, errors);
     }
+    if let Some(attempt) = &args.attempt
+        && argument_names(sig).any(|argument| *argument == attempt.value)
+    {
+        errors.spanned(
+            &attempt.value,
+            format!(
+                "`{}` is already an argument of `{}`: give the attempt a name of its own, such as `attempt = attempt`",
+                attempt.value, sig.ident
+            ),
+        );
+    }
     if errors.count() > before {
         return None;
     }
-    let flavor = if sig.asyncness.is_some() { Flavor::Async } else { Flavor::Sync };
-    Some(RetryFn { item, flavor })
+    let flavor = if is_async { Flavor::Async } else { Flavor::Sync };
+    Some(RetryFn { item, flavor, boxed })
+}
+
+/// The names the arguments bind, as far as a plain `name: T` goes.
+fn argument_names(sig: &Signature) -> impl Iterator<Item = &Ident> {
+    sig.inputs.iter().filter_map(|input| match input {
+        FnArg::Typed(typed) => match &*typed.pat {
+            Pat::Ident(p) => Some(&p.ident),
+            _ => None,
+        },
+        FnArg::Receiver(_) => None,
+    })
+}
+
+/// The function as `#[async_trait]` rewrote it (see [`Boxed`]), if it is one:
+/// not `async`, returning `Pin<Box<dyn Future<Output = T> …>>`, its body
+/// ending in `Box::pin(async move { … })`.
+fn boxed_async(item: &ItemFn) -> Option<Boxed> {
+    if item.sig.asyncness.is_some() {
+        return None;
+    }
+    let output = boxed_future_output(&item.sig.output)?;
+    let (last, before) = item.block.stmts.split_last()?;
+    let Stmt::Expr(Expr::Call(call), None) = last else { return None };
+    let Expr::Path(pin) = &*call.func else { return None };
+    let segments: Vec<String> = pin.path.segments.iter().map(|s| s.ident.to_string()).collect();
+    if !segments.ends_with(&["Box".to_owned(), "pin".to_owned()]) || call.args.len() != 1 {
+        return None;
+    }
+    let Some(Expr::Async(block)) = call.args.first() else { return None };
+    let stmts = &block.block.stmts;
+    let bound = stmts.iter().take_while(|stmt| is_type_hint(stmt) || is_argument_binding(stmt)).count();
+    Some(Boxed {
+        before: before.to_vec(),
+        pin: (*call.func).clone(),
+        capture: block.capture,
+        bindings: stmts[..bound].to_vec(),
+        attempt: stmts[bound..].to_vec(),
+        output,
+    })
+}
+
+/// `T` in `Pin<Box<dyn Future<Output = T> + …>>`.
+fn boxed_future_output(output: &ReturnType) -> Option<Type> {
+    let ReturnType::Type(_, ty) = output else { return None };
+    let pinned = last_generic_argument(ty, "Pin")?;
+    let boxed = last_generic_argument(pinned, "Box")?;
+    let Type::TraitObject(object) = boxed else { return None };
+    object.bounds.iter().find_map(|bound| {
+        let TypeParamBound::Trait(bound) = bound else { return None };
+        let future = bound.path.segments.last().filter(|s| s.ident == "Future")?;
+        let PathArguments::AngleBracketed(arguments) = &future.arguments else { return None };
+        arguments.args.iter().find_map(|argument| match argument {
+            GenericArgument::AssocType(assoc) if assoc.ident == "Output" => Some(assoc.ty.clone()),
+            _ => None,
+        })
+    })
+}
+
+/// The one type argument of `ty` if `ty` is `name<…>`.
+fn last_generic_argument<'a>(ty: &'a Type, name: &str) -> Option<&'a Type> {
+    let Type::Path(path) = ty else { return None };
+    let segment = path.path.segments.last().filter(|s| s.ident == name)?;
+    let PathArguments::AngleBracketed(arguments) = &segment.arguments else { return None };
+    arguments.args.iter().find_map(|argument| match argument {
+        GenericArgument::Type(ty) => Some(ty),
+        _ => None,
+    })
+}
+
+/// async-trait's `if let Some(__ret) = None::<T> { return __ret; }`, which
+/// types the block.
+fn is_type_hint(stmt: &Stmt) -> bool {
+    let Stmt::Expr(Expr::If(branch), _) = stmt else { return false };
+    let Expr::Let(binding) = &*branch.cond else { return false };
+    let Pat::TupleStruct(pattern) = &*binding.pat else { return false };
+    pattern.elems.iter().any(|element| matches!(element, Pat::Ident(p) if p.ident == "__ret"))
+}
+
+/// `let name = name;`, `let mut __self = self;`: an argument moved into the
+/// async block.
+fn is_argument_binding(stmt: &Stmt) -> bool {
+    let Stmt::Local(local) = stmt else { return false };
+    let Some(init) = &local.init else { return false };
+    if init.diverge.is_some() {
+        return false;
+    }
+    matches!(&*init.expr, Expr::Path(path) if path.qself.is_none() && path.path.get_ident().is_some())
 }
 
 fn returned_future(output: &ReturnType) -> Option<&TypeImplTrait> {

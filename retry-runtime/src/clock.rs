@@ -1,5 +1,6 @@
-//! The clocks a call reads: the thread's for sync functions, tokio's for
-//! async ones (so paused time applies in tests), both as the time since one
+//! The clocks a call reads: the thread's for sync functions and async ones
+//! on other timers, tokio's for async ones on tokio's (so paused time
+//! applies in tests), both as the time since one
 //! shared origin, so that a `static` budget or breaker sees one timeline
 //! from both.
 
@@ -22,16 +23,26 @@ fn since_origin(now: std::time::Instant) -> Duration {
 /// both, not once per clock.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Timeline {
-    /// [`std::time::Instant`]: sync functions, the closure API's `call`,
-    /// breakers and budgets used by hand.
+    /// [`std::time::Instant`]: sync functions, async ones on a timer other
+    /// than tokio's, breakers and budgets used by hand.
     Thread,
-    /// [`tokio::time::Instant`]: async functions, so paused and advanced
-    /// time in tests applies.
+    /// [`tokio::time::Instant`]: async functions on tokio's timer, so paused
+    /// and advanced time in tests applies.
     #[cfg(feature = "tokio")]
     Tokio,
 }
 
 impl Timeline {
+    /// The clock an async call sleeping on `sleeper` measures its deadline on.
+    #[inline]
+    pub(crate) fn of(sleeper: &impl crate::sleep::Sleeper) -> Self {
+        match sleeper.on_tokio_time() {
+            #[cfg(feature = "tokio")]
+            true => Timeline::Tokio,
+            _ => Timeline::Thread,
+        }
+    }
+
     /// Now, as the time since the process-wide origin.
     #[inline]
     pub(crate) fn now(self) -> Duration {

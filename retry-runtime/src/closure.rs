@@ -1,9 +1,11 @@
 //! Retrying a closure: the same loop as `#[retry]`, without the macro.
 
+use crate::attempt::{Attempt, Origin};
 use crate::describe;
 use crate::engine::{Call, CallSite, Step};
 use crate::event::RetryEvent;
 use crate::policy::RetryPolicy;
+use crate::sleep::{DefaultSleeper, Sleeper};
 use crate::verdict::{IntoVerdict, Verdict};
 
 /// Decides whether an error is worth retrying: implemented by every
@@ -91,6 +93,51 @@ impl<E> Notify<E> for Silent {
     fn notify(&self, _: &RetryEvent<'_, E>) {}
 }
 
+/// What the closure API runs once per attempt: a closure taking nothing
+/// ([`RetryPolicy::retry`]) or its [`Attempt`]
+/// ([`RetryPolicy::retry_with_attempt`]). Implemented by the two wrappers
+/// those make; not meant to be implemented elsewhere.
+#[doc(hidden)]
+pub trait Operation {
+    /// What one attempt returns: a `Result`, or a future of one.
+    type Output;
+
+    /// Runs the attempt `call` is at.
+    fn run(&mut self, call: &Call<'_>) -> Self::Output;
+}
+
+/// A closure retried without its attempt.
+#[doc(hidden)]
+#[derive(Debug)]
+pub struct Plain<F>(F);
+
+impl<F: FnMut() -> R, R> Operation for Plain<F> {
+    type Output = R;
+
+    #[inline]
+    fn run(&mut self, _: &Call<'_>) -> R {
+        (self.0)()
+    }
+}
+
+/// A closure given its [`Attempt`].
+#[doc(hidden)]
+#[derive(Debug)]
+pub struct WithAttempt<F> {
+    operation: F,
+    /// Made at the first attempt: a `Retry` is called once.
+    origin: Option<Origin>,
+}
+
+impl<F: FnMut(Attempt) -> R, R> Operation for WithAttempt<F> {
+    type Output = R;
+
+    fn run(&mut self, call: &Call<'_>) -> R {
+        let origin = *self.origin.get_or_insert_with(|| call.origin());
+        (self.operation)(call.attempt(origin))
+    }
+}
+
 /// A retried operation, ready to run: built by [`RetryPolicy::retry`] or
 /// [`RetryPolicy::retry_async`], configured with [`when`](Self::when),
 /// [`on_retry`](Self::on_retry) and [`named`](Self::named), run with
@@ -122,7 +169,8 @@ pub struct Retry<Op, C = RetryAll, N = Silent> {
     function: &'static str,
 }
 
-/// The async form of [`Retry`], built by [`RetryPolicy::retry_async`].
+/// The async form of [`Retry`], built by [`RetryPolicy::retry_async`]:
+/// it sleeps on tokio's timer unless given another [`sleep`](Self::sleep).
 ///
 /// ```
 /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
@@ -143,33 +191,85 @@ pub struct Retry<Op, C = RetryAll, N = Silent> {
 /// ```
 #[derive(Debug)]
 #[must_use = "a retried operation does nothing until `call` runs it"]
-pub struct RetryAsync<Op, C = RetryAll, N = Silent> {
+pub struct RetryAsync<Op, C = RetryAll, N = Silent, S = DefaultSleeper> {
     inner: Retry<Op, C, N>,
+    sleeper: S,
 }
 
 impl RetryPolicy {
     /// Retries `operation` (a closure returning `Result`) under this policy.
     ///
     /// See [`Retry`] for an example.
-    pub fn retry<Op, T, E>(&self, operation: Op) -> Retry<Op>
+    pub fn retry<Op, T, E>(&self, operation: Op) -> Retry<Plain<Op>>
     where
         Op: FnMut() -> Result<T, E>,
     {
-        Retry { policy: *self, operation, classify: RetryAll, notify: Silent, function: "closure" }
+        Retry::new(*self, Plain(operation))
+    }
+
+    /// Retries `operation`, given its [`Attempt`] (number, call id, time
+    /// since the first), under this policy.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let keys = std::cell::RefCell::new(Vec::new());
+    /// let result = retry_runtime::RetryPolicy::new()
+    ///     .base(Duration::ZERO)
+    ///     .retry_with_attempt(|attempt| {
+    ///         keys.borrow_mut().push(attempt.call_id());
+    ///         if attempt.number() < 3 { Err("503") } else { Ok(attempt.number()) }
+    ///     })
+    ///     .call();
+    /// assert_eq!(result, Ok(3));
+    /// assert!(keys.borrow().iter().all(|key| *key == keys.borrow()[0]));
+    /// ```
+    pub fn retry_with_attempt<Op, T, E>(&self, operation: Op) -> Retry<WithAttempt<Op>>
+    where
+        Op: FnMut(Attempt) -> Result<T, E>,
+    {
+        Retry::new(*self, WithAttempt { operation, origin: None })
     }
 
     /// Retries `operation` (a closure returning a future of `Result`) under
-    /// this policy, sleeping on tokio's timer.
+    /// this policy, sleeping on tokio's timer unless given another
+    /// [`sleep`](RetryAsync::sleep).
     ///
     /// See [`RetryAsync`] for an example.
-    pub fn retry_async<Op, Fut, T, E>(&self, operation: Op) -> RetryAsync<Op>
+    pub fn retry_async<Op, Fut, T, E>(&self, operation: Op) -> RetryAsync<Plain<Op>>
     where
         Op: FnMut() -> Fut,
         Fut: Future<Output = Result<T, E>>,
     {
-        RetryAsync {
-            inner: Retry { policy: *self, operation, classify: RetryAll, notify: Silent, function: "closure" },
-        }
+        RetryAsync { inner: Retry::new(*self, Plain(operation)), sleeper: DefaultSleeper }
+    }
+
+    /// Retries `operation` (a closure given its [`Attempt`], returning a
+    /// future of `Result`) under this policy.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() {
+    /// let answer = retry_runtime::RetryPolicy::new()
+    ///     .retry_async_with_attempt(|attempt| async move {
+    ///         if attempt.is_last() { Ok(attempt.number()) } else { Err("busy") }
+    ///     })
+    ///     .call()
+    ///     .await;
+    /// assert_eq!(answer, Ok(3));
+    /// # }
+    /// ```
+    pub fn retry_async_with_attempt<Op, Fut, T, E>(&self, operation: Op) -> RetryAsync<WithAttempt<Op>>
+    where
+        Op: FnMut(Attempt) -> Fut,
+        Fut: Future<Output = Result<T, E>>,
+    {
+        RetryAsync { inner: Retry::new(*self, WithAttempt { operation, origin: None }), sleeper: DefaultSleeper }
+    }
+}
+
+impl<Op> Retry<Op> {
+    fn new(policy: RetryPolicy, operation: Op) -> Self {
+        Retry { policy, operation, classify: RetryAll, notify: Silent, function: "closure" }
     }
 }
 
@@ -210,7 +310,7 @@ impl<Op, C, N> Retry<Op, C, N> {
 
 impl<Op, C, N, T, E> Retry<Op, C, N>
 where
-    Op: FnMut() -> Result<T, E>,
+    Op: Operation<Output = Result<T, E>>,
 {
     /// Retries only the errors `classify` calls transient (`true` or a retrying [`Verdict`]).
     ///
@@ -246,7 +346,7 @@ where
         let site = CallSite::new(function, policy);
         let mut call = Call::sync(&site, site.policy());
         loop {
-            let result = operation();
+            let result = operation.run(&call);
             let step = call.step(
                 &site,
                 site.policy(),
@@ -263,26 +363,53 @@ where
     }
 }
 
-impl<Op, C, N> RetryAsync<Op, C, N> {
+impl<Op, C, N, S> RetryAsync<Op, C, N, S> {
     /// Names the operation in [`RetryEvent::function`].
     pub fn named(self, function: &'static str) -> Self {
-        RetryAsync { inner: self.inner.named(function) }
+        RetryAsync { inner: self.inner.named(function), sleeper: self.sleeper }
+    }
+
+    /// Sleeps on `sleeper` between attempts instead of tokio's timer: any
+    /// function from a [`Duration`](std::time::Duration) to a future
+    /// (`async_std::task::sleep`, `async_io::Timer::after`, a test's own).
+    /// The deadline is then measured on [`std::time::Instant`].
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let slept = std::cell::RefCell::new(Vec::new());
+    /// let record = |delay: Duration| {
+    ///     slept.borrow_mut().push(delay);
+    ///     std::future::ready(())
+    /// };
+    /// let result = futures_lite::future::block_on(
+    ///     retry_runtime::RetryPolicy::new()
+    ///         .base(Duration::from_secs(1))
+    ///         .jitter(retry_runtime::Jitter::None)
+    ///         .retry_async(|| async { Err::<(), _>("down") })
+    ///         .sleep(record)
+    ///         .call(),
+    /// );
+    /// assert_eq!(result, Err("down"));
+    /// assert_eq!(*slept.borrow(), [Duration::from_secs(1), Duration::from_secs(2)]);
+    /// ```
+    pub fn sleep<S2: Sleeper>(self, sleeper: S2) -> RetryAsync<Op, C, N, S2> {
+        RetryAsync { inner: self.inner, sleeper }
     }
 }
 
-impl<Op, C, N, Fut, T, E> RetryAsync<Op, C, N>
+impl<Op, C, N, S, Fut, T, E> RetryAsync<Op, C, N, S>
 where
-    Op: FnMut() -> Fut,
+    Op: Operation<Output = Fut>,
     Fut: Future<Output = Result<T, E>>,
 {
     /// Retries only the errors `classify` calls transient (`true` or a retrying [`Verdict`]).
-    pub fn when<V: IntoVerdict, F: Fn(&E) -> V>(self, classify: F) -> RetryAsync<Op, F, N> {
-        RetryAsync { inner: self.inner.with_classifier(classify) }
+    pub fn when<V: IntoVerdict, F: Fn(&E) -> V>(self, classify: F) -> RetryAsync<Op, F, N, S> {
+        RetryAsync { inner: self.inner.with_classifier(classify), sleeper: self.sleeper }
     }
 
     /// Calls `hook` before each sleep.
-    pub fn on_retry<F: Fn(&RetryEvent<'_, E>)>(self, hook: F) -> RetryAsync<Op, C, F> {
-        RetryAsync { inner: self.inner.with_hook(hook) }
+    pub fn on_retry<F: Fn(&RetryEvent<'_, E>)>(self, hook: F) -> RetryAsync<Op, C, F, S> {
+        RetryAsync { inner: self.inner.with_hook(hook), sleeper: self.sleeper }
     }
 
     /// Runs the operation until it succeeds, fails permanently, or runs out of
@@ -290,17 +417,17 @@ where
     ///
     /// # Errors
     /// The last attempt's error, unchanged.
-    #[cfg(feature = "tokio")]
     pub async fn call(self) -> Result<T, E>
     where
         C: Classify<E>,
         N: Notify<E>,
+        S: Sleeper,
     {
-        let Retry { policy, mut operation, classify, notify, function } = self.inner;
+        let RetryAsync { inner: Retry { policy, mut operation, classify, notify, function }, sleeper } = self;
         let site = CallSite::new(function, policy);
-        let mut call = Call::tokio(&site, site.policy());
+        let mut call = Call::asynchronous(&site, site.policy(), &sleeper);
         loop {
-            let result = operation().await;
+            let result = operation.run(&call).await;
             // Bound apart from the sleep: a result held across it would make
             // the future non-`Send` for a non-`Send` error.
             let delay = match call.step(
@@ -315,7 +442,7 @@ where
                 Step::Sleep(delay) => delay,
             };
             if !delay.is_zero() {
-                call.sleep(delay).await;
+                call.sleep_on(&sleeper, delay).await;
             }
         }
     }

@@ -5,7 +5,8 @@
 //! delay, or the end), sleeps, and records what happened. The code
 //! `#[retry]` expands to and the closure API ([`crate::Retry`]) both drive
 //! this one machine: a [`Call`] built from a [`CallSite`], stepped after each
-//! attempt with [`Call::step`].
+//! attempt with [`Call::step`]. Async calls sleep on a [`Sleeper`] passed
+//! in (tokio's timer by default).
 //!
 //! What depends on the retried function's types (running the body,
 //! classifying its error, describing it, the `on_retry` hook) is the small
@@ -25,6 +26,7 @@
 use std::fmt;
 use std::time::Duration;
 
+use crate::attempt::{Attempt, Origin};
 use crate::breaker::{CircuitBreaker, CircuitOpen, Permit};
 use crate::budget::RetryBudget;
 use crate::clock::Timeline;
@@ -36,6 +38,7 @@ use crate::outcome::{Ended, Outcome, Retried};
 use crate::policy::RetryPolicy;
 use crate::random::PerThread;
 use crate::schedule::Delays;
+use crate::sleep::{Sleeper, race};
 use crate::stats::Stats;
 use crate::timeout::TimedOut;
 use crate::verdict::{IntoVerdict, Verdict};
@@ -236,14 +239,14 @@ impl<'a> Call<'a> {
         Self::start(site, policy, Timeline::Thread)
     }
 
-    /// A call of an async function at `site` under `policy`: its deadline
-    /// is measured on tokio's clock, so paused time applies.
-    #[cfg(feature = "tokio")]
+    /// A call of an async function at `site` under `policy`, sleeping on
+    /// `sleeper`: its deadline is measured on tokio's clock when the sleeper
+    /// is tokio's (so paused time applies), else on [`std::time::Instant`].
     #[cfg_attr(not(debug_assertions), inline(always))]
     #[cfg_attr(debug_assertions, inline)]
     #[must_use]
-    pub fn tokio(site: &'a CallSite, policy: &'a RetryPolicy) -> Self {
-        Self::start(site, policy, Timeline::Tokio)
+    pub fn asynchronous<S: Sleeper>(site: &'a CallSite, policy: &'a RetryPolicy, sleeper: &S) -> Self {
+        Self::start(site, policy, Timeline::of(sleeper))
     }
 
     #[cfg_attr(not(debug_assertions), inline(always))]
@@ -443,25 +446,28 @@ impl<'a> Call<'a> {
         }
     }
 
-    /// Sleeps `delay` on tokio's timer. Callers skip a zero delay, so that
-    /// no timer future is made (nor polled) for a sleep that does not happen.
-    #[cfg(feature = "tokio")]
-    pub async fn sleep(&mut self, delay: Duration) {
-        tokio::time::sleep(delay).await;
+    /// Sleeps `delay` on `sleeper`. Callers skip a zero delay, so that no
+    /// timer future is made (nor polled) for a sleep that does not happen.
+    pub async fn sleep_on<S: Sleeper>(&mut self, sleeper: &S, delay: Duration) {
+        sleeper.sleep(delay).await;
         self.state.phase = Phase::Attempting;
     }
 
     /// Runs one attempt of an async body for at most the site's `timeout`,
-    /// or less when the deadline is nearer; past it, the attempt is dropped
-    /// and fails with the result `timed_out` makes (passed in, so a missing
-    /// conversion is reported once, where the macro names it). With no time
-    /// left at all, the attempt is not started.
-    #[cfg(feature = "tokio")]
-    pub async fn within_timeout<R>(&mut self, attempt: impl Future<Output = R>, timed_out: fn(TimedOut) -> R) -> R {
+    /// or less when the deadline is nearer, timed on `sleeper`; past it, the
+    /// attempt is dropped and fails with the result `timed_out` makes
+    /// (passed in, so a missing conversion is reported once, where the macro
+    /// names it). With no time left at all, the attempt is not started.
+    pub async fn within_timeout<S: Sleeper, R>(
+        &mut self,
+        sleeper: &S,
+        attempt: impl Future<Output = R>,
+        timed_out: fn(TimedOut) -> R,
+    ) -> R {
         let timeout = self.site.timeout.unwrap_or(Duration::MAX);
         let limit = self.state.time_left().map_or(timeout, |left| left.min(timeout));
         if !limit.is_zero()
-            && let Ok(result) = tokio::time::timeout(limit, attempt).await
+            && let Some(result) = race(attempt, sleeper.sleep(limit)).await
         {
             return result;
         }
@@ -469,6 +475,20 @@ impl<'a> Call<'a> {
             stats.record_timeout();
         }
         timed_out(TimedOut::after(limit))
+    }
+
+    /// What the attempts of this call share, for [`Call::attempt`]: read
+    /// only by a body that asks for its attempt (the clock, a random draw).
+    #[must_use]
+    pub fn origin(&self) -> Origin {
+        Origin::new(self.state.timeline)
+    }
+
+    /// The attempt about to run.
+    #[inline]
+    #[must_use]
+    pub fn attempt(&self, origin: Origin) -> Attempt {
+        origin.attempt(self.state.failures.saturating_add(1), self.policy.max_attempts)
     }
 
     #[inline]

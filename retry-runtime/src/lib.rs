@@ -209,6 +209,79 @@
 //! assert_eq!(call_down_service(), Err(Error::Open)); // fails fast: the body is not run
 //! ```
 //!
+//! ## `sleep`: async runtimes other than tokio
+//!
+//! An async fn sleeps on tokio's timer (feature `tokio`, a default), or on
+//! async-io's with the `async-io` feature ([`sleep::AsyncIo`], smol's
+//! timer). Any other runtime's sleep function works too: `sleep = path`
+//! takes any `Fn(Duration) -> impl Future`, and the `deadline` is then
+//! measured on [`std::time::Instant`]. See [`sleep`].
+//!
+//! ```
+//! use retry_runtime::retry;
+//!
+//! #[retry(max = 3, base = "5ms", sleep = async_io::Timer::after)]
+//! async fn busy() -> Result<(), &'static str> {
+//!     Err("busy")
+//! }
+//!
+//! assert_eq!(async_io::block_on(busy()), Err("busy"));
+//! ```
+//!
+//! ## `attempt`: the body knows its attempt
+//!
+//! `attempt = name` binds an [`Attempt`] in the body: its number, the
+//! maximum, whether it is the last, the time since the first, and a
+//! [`CallId`] drawn once per call: the same idempotency key on every attempt
+//! of a retried POST.
+//!
+//! ```
+//! use retry_runtime::retry;
+//!
+//! #[retry(max = 3, base = "1ms", attempt = attempt)]
+//! fn post(keys: &mut Vec<String>) -> Result<u32, &'static str> {
+//!     keys.push(attempt.call_id().to_string()); // an `Idempotency-Key` header
+//!     if attempt.is_last() { Ok(attempt.number()) } else { Err("503") }
+//! }
+//!
+//! let mut keys = Vec::new();
+//! assert_eq!(post(&mut keys), Ok(3));
+//! assert!(keys.iter().all(|key| *key == keys[0]));
+//! ```
+//!
+//! ## `#[async_trait]` methods
+//!
+//! `#[retry]` on a method of an `#[async_trait]` impl (or a default method
+//! of such a trait) retries the async block `#[async_trait]` boxes, so trait
+//! objects (`Arc<dyn Repo>`) work; `&mut self` and `?Send` too.
+//!
+//! ```
+//! use std::sync::atomic::{AtomicU32, Ordering};
+//! use async_trait::async_trait;
+//! use retry_runtime::retry;
+//!
+//! #[async_trait]
+//! trait Repo: Send + Sync {
+//!     async fn load(&self, id: u64) -> Result<u64, String>;
+//! }
+//!
+//! struct Flaky(AtomicU32);
+//!
+//! #[async_trait]
+//! impl Repo for Flaky {
+//!     #[retry(max = 3, base = "1ms")]
+//!     async fn load(&self, id: u64) -> Result<u64, String> {
+//!         if self.0.fetch_add(1, Ordering::Relaxed) < 2 { Err("locked".into()) } else { Ok(id) }
+//!     }
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread", start_paused = true)]
+//! # async fn main() {
+//! let repo: std::sync::Arc<dyn Repo> = std::sync::Arc::new(Flaky(AtomicU32::new(0)));
+//! assert_eq!(repo.load(7).await, Ok(7));
+//! # }
+//! ```
+//!
 //! # What it expands to
 //!
 //! The body stays in the function, written once, inside a loop: `?` and
@@ -234,8 +307,9 @@
 //! }
 //! ```
 //!
-//! An `async fn` awaits `async { body }` instead and sleeps with
-//! `tokio::time::sleep`; the attempt's result is never held across that
+//! An `async fn` awaits `async { body }` instead and sleeps on its sleeper
+//! (`Call::asynchronous(&__RETRY_SITE, policy, &sleeper)`, then
+//! `call.sleep_on(&sleeper, delay).await`); the attempt's result is never held across that
 //! sleep, so a non-`Send` error type does not make the future non-`Send`.
 //! `Call::step` is the only code generic over the function's types, and it
 //! is small: on a first-try success it tests the result and adds one to the
@@ -249,8 +323,11 @@
 //!
 //! `const fn`, `extern` functions, functions without a body, non-`async`
 //! functions returning `impl Future` (write an `async fn`), functions that
-//! do not return `Result`, and `timeout` on a sync function (a running thread
-//! cannot be interrupted) are compile errors, each pointing at what to change.
+//! do not return `Result`, `timeout` or `sleep` on a sync function (a
+//! running thread cannot be interrupted, and sleeps the thread), an async fn
+//! with no timer (no `tokio` or `async-io` feature and no `sleep`), and an
+//! `attempt` name that is already an argument are compile errors, each
+//! pointing at what to change.
 //!
 //! # Without the macro
 //!
@@ -329,6 +406,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![doc(test(attr(deny(warnings))))]
 
+mod attempt;
 mod backoff;
 mod breaker;
 mod budget;
@@ -350,6 +428,7 @@ mod policy;
 mod policy_source;
 mod random;
 mod schedule;
+pub mod sleep;
 pub mod stats;
 pub mod testing;
 mod timeout;
@@ -360,19 +439,24 @@ mod verdict;
 #[doc(hidden)]
 pub mod __private {
     pub use crate::ToPolicy;
+    pub use crate::attempt::Attempt;
     pub use crate::backoff::Backoff;
     pub use crate::describe::{Describe, DescribeAny, DescribeDebug, DescribeDisplay};
     pub use crate::engine::{Call, CallSite, RetryOutcome, Step, attempt, attempt_async};
     pub use crate::jitter::Jitter;
     pub use crate::policy::RetryPolicy;
+    pub use crate::sleep::{DefaultSleeper, checked as sleeper, default_sleeper};
     pub use crate::stats::Stats;
 }
 
+pub use attempt::{Attempt, CallId};
 pub use backoff::Backoff;
 pub use breaker::{BreakerError, BreakerPermit, CircuitBreaker, CircuitOpen, CircuitState};
 pub use budget::{BudgetError, RetryBudget};
 pub use classify::{ClassifierExt, Transient, is_transient};
 pub use closure::{Classify, Notify, Retry, RetryAll, RetryAsync, Silent};
+#[doc(hidden)]
+pub use closure::{Operation, Plain, WithAttempt};
 pub use event::RetryEvent;
 pub use jitter::Jitter;
 pub use policy::{PolicyError, RetryPolicy};

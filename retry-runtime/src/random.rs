@@ -61,6 +61,13 @@ impl RandomSource for PerThread {
     }
 }
 
+impl PerThread {
+    /// 64 random bits.
+    pub(crate) fn next_u64() -> u64 {
+        THREAD_RNG.with(|rng| rng.borrow_mut().random())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -252,7 +252,6 @@ impl Stats {
 
     /// An attempt ran past its `timeout`.
     #[cold]
-    #[cfg(feature = "tokio")]
     pub(crate) fn record_timeout(&self) {
         self.timeouts.fetch_add(1, Relaxed);
     }
