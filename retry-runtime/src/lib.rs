@@ -389,7 +389,9 @@
 //! # Feature flags
 //!
 //! - `tokio` (default): async functions sleep on tokio's timer and measure
-//!   `deadline` on tokio's clock. Without it, only sync functions can be retried.
+//!   `deadline` on tokio's clock.
+//! - `async-io`: [`sleep::AsyncIo`], smol's timer; the default sleeper when
+//!   `tokio` is off. With neither, an async fn names its own (`sleep = path`).
 //! - `http`: [`classify`] knows `http::StatusCode` and `http::Response`
 //!   (`Retry-After` in both forms).
 //! - `reqwest` (implies `http`): `reqwest::Error` and transient `reqwest::Response`s.
