@@ -170,3 +170,29 @@ async fn statistics_name_the_method_not_its_boxed_block() {
     let names: Vec<&str> = snapshot.functions.iter().map(|f| f.name.as_str()).collect();
     assert!(names.contains(&"<async_trait::Flaky as async_trait::UserRepo>::load"), "{names:?}");
 }
+
+/// The shape older `async-trait` versions emitted, written by hand: the
+/// arguments bound before `Box::pin(async move { … })`.
+struct OldShape {
+    attempts: AtomicU32,
+}
+
+impl OldShape {
+    #[retry(max = 3, base = "10ms", jitter = "none")]
+    #[allow(clippy::type_complexity, reason = "the boxed future async-trait returns")]
+    fn load<'a>(&'a self, id: u64) -> std::pin::Pin<Box<dyn Future<Output = Result<u64, RepoError>> + Send + 'a>> {
+        let this = self;
+        Box::pin(async move {
+            let made = this.attempts.fetch_add(1, Relaxed) + 1;
+            if made < 3 { Err(RepoError::Locked) } else { Ok(id + u64::from(made)) }
+        })
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_older_async_trait_shape_is_retried_too() {
+    let repo = OldShape { attempts: AtomicU32::new(0) };
+    let started = Instant::now();
+    assert_eq!(repo.load(10).await, Ok(13));
+    assert_eq!(started.elapsed(), Duration::from_millis(30));
+}
