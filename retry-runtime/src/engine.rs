@@ -28,7 +28,7 @@ use std::time::Duration;
 
 use crate::attempt::{Attempt, Origin};
 use crate::breaker::{CircuitBreaker, CircuitOpen, Permit};
-use crate::budget::RetryBudget;
+use crate::budget::{Paid, RetryBudget};
 use crate::clock::Timeline;
 use crate::describe::ErrorText;
 use crate::event::RetryEvent;
@@ -227,6 +227,12 @@ struct State {
     /// When the deadline passes, on the timeline.
     deadline: Option<Duration>,
     delays: Delays,
+    /// Budget modes: whether the last attempt ran out of its `timeout` (an
+    /// AWS quota charges more for the retry after one), and what the budget
+    /// took for the last retry (refunded if it is not made, and by an AWS
+    /// quota when the call succeeds).
+    timed_out: bool,
+    paid: Paid,
 }
 
 impl<'a> Call<'a> {
@@ -256,8 +262,16 @@ impl<'a> Call<'a> {
             stats.ensure_registered_with(|| name.unwrap_or_else(|| site.function()));
         }
         let deadline = policy.deadline.map(|deadline| timeline.now().saturating_add(deadline));
-        let state =
-            State { failures: 0, phase: Phase::Attempting, timeline, permit: None, deadline, delays: Delays::new() };
+        let state = State {
+            failures: 0,
+            phase: Phase::Attempting,
+            timeline,
+            permit: None,
+            deadline,
+            delays: Delays::new(),
+            timed_out: false,
+            paid: Paid::default(),
+        };
         Call { site, policy, state }
     }
 
@@ -335,17 +349,21 @@ impl<'a> Call<'a> {
     fn succeeded(&mut self, site: &CallSite, policy: &RetryPolicy) {
         if self.state.failures == 0 && site.breaker.is_none() && !observe::REPORTS_FIRST_TRY {
             self.state.phase = Phase::Finished;
+            // Budget: a first-try success (one atomic load with a full bucket).
             if let Some(budget) = site.budget {
-                budget.deposit();
+                budget.first_try_succeeded();
             }
             if let Some(stats) = site.stats() {
                 stats.record_first_try_success();
             }
         } else {
-            if self.state.failures == 0
-                && let Some(budget) = site.budget
-            {
-                budget.deposit();
+            // Budget: a success, at the first try or after retries.
+            if let Some(budget) = site.budget {
+                if self.state.failures == 0 {
+                    budget.first_try_succeeded();
+                } else {
+                    budget.succeeded_after_retries(self.state.paid);
+                }
             }
             if site.breaker.is_some() {
                 self.apart(|state| state.breaker_answered(site, false));
@@ -373,10 +391,10 @@ impl<'a> Call<'a> {
     ) -> Option<Duration> {
         let state = &mut self.state;
         state.failures = state.failures.saturating_add(1);
-        if state.failures == 1
-            && let Some(budget) = site.budget
-        {
-            budget.deposit();
+        // Budget: every failed attempt, before anything decides whether it
+        // is retried (a gRPC budget charges the transient ones, retried or not).
+        if let Some(budget) = site.budget {
+            budget.attempt_failed(state.failures, verdict != Verdict::Stop);
         }
         let delay = match verdict {
             Verdict::Stop => Err(Outcome::NonRetryable),
@@ -388,7 +406,14 @@ impl<'a> Call<'a> {
             Verdict::Retry => Ok(state.delays.next(policy.curve(), state.failures, &mut PerThread)),
             // A server's hint replaces the computed delay but does not feed
             // decorrelated jitter's memory: it says nothing about our curve.
-            Verdict::RetryAfter(hint) => Ok(hint.min(policy.cap)),
+            Verdict::RetryAfter(hint) => {
+                // Budget: a gRPC budget restarts the curve at `base` after a
+                // pushback, as gRFC A6 specifies.
+                if site.budget.is_some_and(RetryBudget::restarts_backoff_after_pushback) {
+                    state.delays.restart_after(state.failures);
+                }
+                Ok(hint.min(policy.cap))
+            }
         };
         if site.breaker.is_some() {
             // The breaker counts only the failures the classifier calls transient.
@@ -427,11 +452,16 @@ impl<'a> Call<'a> {
             }
         }
         // Paid last, so a retry that the deadline or the breaker stops costs no token.
-        if let Some(budget) = site.budget
-            && !budget.try_withdraw_with(|| state.timeline.now())
-        {
-            state.release_permit(site);
-            return Err(Outcome::BudgetRefused);
+        // Budget: the retry asked for; what it paid is kept for a refund.
+        if let Some(budget) = site.budget {
+            let timeline = state.timeline;
+            match budget.retry_allowed(state.timed_out, || timeline.now()) {
+                Some(paid) => state.paid = paid,
+                None => {
+                    state.release_permit(site);
+                    return Err(Outcome::BudgetRefused);
+                }
+            }
         }
         Ok(delay)
     }
@@ -466,9 +496,12 @@ impl<'a> Call<'a> {
     ) -> R {
         let timeout = self.site.timeout.unwrap_or(Duration::MAX);
         let limit = self.state.time_left().map_or(timeout, |left| left.min(timeout));
+        // Budget: an AWS quota charges the retry after a timeout more.
+        self.state.timed_out = true;
         if !limit.is_zero()
             && let Some(result) = race(attempt, sleeper.sleep(limit)).await
         {
+            self.state.timed_out = false;
             return result;
         }
         if let Some(stats) = self.site.stats() {
@@ -610,7 +643,7 @@ impl State {
             // The hook panicked: the retry it was told of is not made.
             Phase::Notifying => {
                 if let Some(budget) = site.budget {
-                    budget.refund();
+                    budget.refund(self.paid);
                 }
                 1
             }

@@ -454,7 +454,7 @@ pub mod __private {
 pub use attempt::{Attempt, CallId};
 pub use backoff::Backoff;
 pub use breaker::{BreakerError, BreakerPermit, CircuitBreaker, CircuitOpen, CircuitState};
-pub use budget::{BudgetError, RetryBudget};
+pub use budget::{BudgetError, BudgetMode, RetryBudget};
 pub use classify::{ClassifierExt, Transient, is_transient};
 pub use closure::{Classify, Notify, Retry, RetryAll, RetryAsync, Silent};
 #[doc(hidden)]

@@ -6,16 +6,27 @@ use crate::backoff::Backoff;
 use crate::jitter::{self, Jitter};
 use crate::random::RandomSource;
 
-/// The memory a delay sequence needs between retries: only decorrelated
-/// jitter depends on the previous draw.
+/// The memory a delay sequence needs between retries: decorrelated jitter
+/// depends on the previous draw, and a restarted curve on where it restarted.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Delays {
     previous: Duration,
+    /// The retries before the curve restarted at `base` (see
+    /// [`Delays::restart_after`]); 0 when it never did.
+    restarted_after: u32,
 }
 
 impl Delays {
     pub(crate) const fn new() -> Self {
-        Delays { previous: Duration::ZERO }
+        Delays { previous: Duration::ZERO, restarted_after: 0 }
+    }
+
+    /// Starts the curve again at `base` for the retries after retry
+    /// `retry`, whose delay came from elsewhere (a server's pushback, which
+    /// gRFC A6 says resets the backoff to its initial value).
+    pub(crate) fn restart_after(&mut self, retry: u32) {
+        self.restarted_after = retry;
+        self.previous = Duration::ZERO;
     }
 
     /// The delay before retry `retry` (1-based) on `curve`.
@@ -31,7 +42,7 @@ impl Delays {
         if curve.base.is_zero() {
             return Duration::ZERO;
         }
-        let delay = scaled(self.previous, curve, retry, random);
+        let delay = scaled(self.previous, curve, retry.saturating_sub(self.restarted_after), random);
         if let Jitter::Decorrelated = curve.jitter {
             self.previous = delay;
         }
