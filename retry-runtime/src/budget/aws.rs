@@ -110,6 +110,7 @@ impl RetryBudget {
 }
 
 /// Takes the retry's cost from the quota, if it holds that much.
+#[inline]
 pub(super) fn acquire(budget: &RetryBudget, after_timeout: bool) -> Option<Paid> {
     let cost = tokens_to_milli(if after_timeout { budget.timeout_cost } else { budget.retry_cost });
     if budget.balance.fetch_update(Relaxed, Relaxed, |balance| balance.checked_sub(cost)).is_ok() {

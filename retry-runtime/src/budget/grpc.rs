@@ -86,6 +86,7 @@ pub(super) fn charge_failure(budget: &RetryBudget) {
 
 /// A retry is allowed while the tokens are strictly above half; it costs
 /// nothing more (its failure was charged).
+#[inline]
 pub(super) fn allows_retry(budget: &RetryBudget) -> Option<Paid> {
     if budget.balance.load(Relaxed) > budget.capacity_milli / 2 {
         return Some(Paid(0));

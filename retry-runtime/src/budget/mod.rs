@@ -544,6 +544,8 @@ impl RetryBudget {
     }
 
     /// Counts a refusal, and says none was granted.
+    #[cold]
+    #[inline(never)]
     fn refused(&self) -> Option<Paid> {
         self.refusals.fetch_add(1, Relaxed);
         None
@@ -563,6 +565,7 @@ impl RetryBudget {
     }
 
     /// The call succeeded after retries; `last` is what its last retry paid.
+    #[inline]
     pub(crate) fn succeeded_after_retries(&self, last: Paid) {
         match self.mode {
             // Deposited at the first failure already.
@@ -576,6 +579,7 @@ impl RetryBudget {
     /// whether the classifier would retry it (`Retry` or `RetryAfter`), said
     /// before anything (attempts, deadline, breaker, this budget) decides
     /// whether it is retried.
+    #[inline]
     pub(crate) fn attempt_failed(&self, failures: u32, transient: bool) {
         match self.mode {
             // One deposit per call: the first failure is where a failing
@@ -590,6 +594,7 @@ impl RetryBudget {
     /// timed out); `now` reads the clock, only if the proportional bucket
     /// refuses. `Some` (with what it paid) if it is allowed; a refusal is
     /// counted.
+    #[inline]
     pub(crate) fn retry_allowed(&self, after_timeout: bool, now: impl FnOnce() -> Duration) -> Option<Paid> {
         match self.mode {
             BudgetMode::Proportional => proportional::withdraw(self, now),

@@ -8,6 +8,7 @@ use super::{MILLI, Paid, RetryBudget};
 
 /// Asks for one retry, reading the time with `now` only if the bucket
 /// refuses.
+#[inline]
 pub(super) fn withdraw(budget: &RetryBudget, now: impl FnOnce() -> Duration) -> Option<Paid> {
     // After paying one token, at least half the capacity must be left.
     // One compare-and-swap loop decides and pays: checking first and
@@ -25,6 +26,7 @@ pub(super) fn withdraw(budget: &RetryBudget, now: impl FnOnce() -> Duration) -> 
 }
 
 /// Grants one retry from this second's floor, if any is left.
+#[inline(never)]
 fn floor_grants(budget: &RetryBudget, now: impl FnOnce() -> Duration) -> bool {
     let per_second = budget.min_retries_per_second;
     if per_second == 0 {
