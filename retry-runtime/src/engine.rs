@@ -455,13 +455,11 @@ impl<'a> Call<'a> {
         // Budget: the retry asked for; what it paid is kept for a refund.
         if let Some(budget) = site.budget {
             let timeline = state.timeline;
-            match budget.retry_allowed(state.timed_out, || timeline.now()) {
-                Some(paid) => state.paid = paid,
-                None => {
-                    state.release_permit(site);
-                    return Err(Outcome::BudgetRefused);
-                }
-            }
+            let Some(paid) = budget.retry_allowed(state.timed_out, || timeline.now()) else {
+                state.release_permit(site);
+                return Err(Outcome::BudgetRefused);
+            };
+            state.paid = paid;
         }
         Ok(delay)
     }

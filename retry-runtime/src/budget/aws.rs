@@ -310,7 +310,10 @@ mod tests {
     #[test]
     fn costs_are_validated_against_the_mode_and_the_capacity() {
         assert_eq!(RetryBudget::aws_standard().validate(), Ok(()));
-        assert_eq!(RetryBudget::aws_standard().timeout_cost(0).validate(), Err(BudgetError::CostOutOfRange("timeout_cost", 0)));
+        assert_eq!(
+            RetryBudget::aws_standard().timeout_cost(0).validate(),
+            Err(BudgetError::CostOutOfRange("timeout_cost", 0))
+        );
         assert_eq!(
             RetryBudget::aws_standard().capacity(8).validate(),
             Err(BudgetError::CostOutOfRange("timeout_cost", 10))
@@ -318,6 +321,10 @@ mod tests {
         assert_eq!(
             RetryBudget::new().retry_cost(5).validate(),
             Err(BudgetError::NotInMode("retry_cost", BudgetMode::Proportional))
+        );
+        assert_eq!(
+            RetryBudget::grpc(10, 0.1).timeout_cost(5).validate(),
+            Err(BudgetError::NotInMode("timeout_cost", BudgetMode::Grpc))
         );
         assert_eq!(
             RetryBudget::aws_standard().min_retries_per_second(1).validate(),

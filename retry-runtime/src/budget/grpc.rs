@@ -81,7 +81,8 @@ impl RetryBudget {
 /// A failed attempt costs one token, down to zero.
 pub(super) fn charge_failure(budget: &RetryBudget) {
     // `Err` only means the bucket is empty already.
-    let _ = budget.balance.fetch_update(Relaxed, Relaxed, |balance| (balance > 0).then(|| balance.saturating_sub(MILLI)));
+    let _ =
+        budget.balance.fetch_update(Relaxed, Relaxed, |balance| (balance > 0).then(|| balance.saturating_sub(MILLI)));
 }
 
 /// A retry is allowed while the tokens are strictly above half; it costs
@@ -234,7 +235,10 @@ mod tests {
         assert_eq!(RetryBudget::grpc(10, 0.1).tokens_per_call(), 0.1);
         assert_eq!(RetryBudget::grpc(10, 0.0999).tokens_per_call(), 0.099);
         assert_eq!(RetryBudget::grpc(10, 0.0999).ratio(0.8).tokens_per_call(), 0.8);
-        assert_eq!(RetryBudget::grpc(10, 0.0009).validate(), Err(super::super::BudgetError::TokenRatioTooSmall(0.0009)));
+        assert_eq!(
+            RetryBudget::grpc(10, 0.0009).validate(),
+            Err(super::super::BudgetError::TokenRatioTooSmall(0.0009))
+        );
         assert_eq!(RetryBudget::grpc(10, 0.001).validate(), Ok(()));
     }
 
@@ -247,7 +251,11 @@ mod tests {
                 attempts += 1;
                 if succeeds(call, attempt) {
                     successes += 1;
-                    if attempt == 1 { budget.first_try_succeeded() } else { budget.succeeded_after_retries(Paid(0)) }
+                    if attempt == 1 {
+                        budget.first_try_succeeded()
+                    } else {
+                        budget.succeeded_after_retries(Paid(0))
+                    }
                     break;
                 }
                 budget.attempt_failed(attempt, true);
@@ -274,8 +282,10 @@ mod tests {
             // succeed on a pattern of attempts.
             let budget = RetryBudget::grpc(max_tokens, ratio);
             let calls = 30_000;
-            let (attempts, successes) = drive(&budget, calls, 5, |call, attempt| call % 3 != 0 && (call + u64::from(attempt)) % 4 == 0);
-            let bound_milli = calls * 1000 + successes * u64::from(budget.ratio_milli) + u64::from(budget.capacity_milli / 2);
+            let (attempts, successes) =
+                drive(&budget, calls, 5, |call, attempt| call % 3 != 0 && (call + u64::from(attempt)) % 4 == 0);
+            let bound_milli =
+                calls * 1000 + successes * u64::from(budget.ratio_milli) + u64::from(budget.capacity_milli / 2);
             assert!(attempts * 1000 <= bound_milli, "{attempts} attempts > {bound_milli}/1000, {budget:?}");
             assert!(attempts > calls, "some retries were made");
         }

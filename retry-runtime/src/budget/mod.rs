@@ -360,11 +360,7 @@ impl RetryBudget {
             return Err(BudgetError::RatioOutOfRange(self.requested_ratio));
         }
         match self.mode {
-            BudgetMode::Proportional => {
-                if self.retry_cost != 0 || self.timeout_cost != 0 {
-                    return Err(BudgetError::NotInMode("retry_cost", self.mode));
-                }
-            }
+            BudgetMode::Proportional => self.has_no_costs()?,
             BudgetMode::Grpc => {
                 // A6: "must be greater than zero. Up to 3 decimal places".
                 if self.ratio_milli == 0 {
@@ -373,9 +369,7 @@ impl RetryBudget {
                 if self.min_retries_per_second != 0 {
                     return Err(BudgetError::NotInMode("min_retries_per_second", self.mode));
                 }
-                if self.retry_cost != 0 || self.timeout_cost != 0 {
-                    return Err(BudgetError::NotInMode("retry_cost", self.mode));
-                }
+                self.has_no_costs()?;
             }
             BudgetMode::AwsStandard => {
                 if self.min_retries_per_second != 0 {
@@ -386,6 +380,16 @@ impl RetryBudget {
                         return Err(BudgetError::CostOutOfRange(key, cost));
                     }
                 }
+            }
+        }
+        Ok(())
+    }
+
+    /// Refuses the AWS mode's costs on a budget of another mode.
+    fn has_no_costs(&self) -> Result<(), BudgetError> {
+        for (key, cost) in [("retry_cost", self.retry_cost), ("timeout_cost", self.timeout_cost)] {
+            if cost != 0 {
+                return Err(BudgetError::NotInMode(key, self.mode));
             }
         }
         Ok(())
@@ -538,9 +542,9 @@ impl RetryBudget {
     #[inline(never)]
     fn earn_slowly(&self, amount: u32, full: u32) {
         // `Err` only means another call filled the bucket meanwhile.
-        let _ = self
-            .balance
-            .fetch_update(Relaxed, Relaxed, |balance| (balance < full).then(|| balance.saturating_add(amount).min(full)));
+        let _ = self.balance.fetch_update(Relaxed, Relaxed, |balance| {
+            (balance < full).then(|| balance.saturating_add(amount).min(full))
+        });
     }
 
     /// Counts a refusal, and says none was granted.

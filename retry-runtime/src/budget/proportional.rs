@@ -14,8 +14,9 @@ pub(super) fn withdraw(budget: &RetryBudget, now: impl FnOnce() -> Duration) -> 
     // One compare-and-swap loop decides and pays: checking first and
     // paying after would let two calls both see the last token.
     let reserve = budget.capacity_milli / 2;
-    let paid =
-        budget.balance.fetch_update(Relaxed, Relaxed, |balance| balance.checked_sub(MILLI).filter(|after| *after >= reserve));
+    let paid = budget
+        .balance
+        .fetch_update(Relaxed, Relaxed, |balance| balance.checked_sub(MILLI).filter(|after| *after >= reserve));
     if paid.is_ok() {
         return Some(Paid(MILLI));
     }
@@ -190,7 +191,7 @@ mod tests {
         assert!(withdraw(&budget, clock).is_some());
         assert_eq!(reads.get(), 0);
         assert!(withdraw(&budget, clock).is_some(), "the floor");
-        assert!(!withdraw(&budget, clock).is_some());
+        assert!(withdraw(&budget, clock).is_none());
         assert_eq!(reads.get(), 2);
     }
 

@@ -66,7 +66,9 @@ impl<'de> Visitor<'de> for SettingsVisitor {
     type Value = RetryBudget;
 
     fn expecting(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
-        formatter.write_str("a retry budget's settings (a map such as { mode = \"grpc\", max_tokens = 10, token_ratio = 0.1 })")
+        formatter.write_str(
+            "a retry budget's settings (a map such as { mode = \"grpc\", max_tokens = 10, token_ratio = 0.1 })",
+        )
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RetryBudget, A::Error> {
@@ -170,7 +172,9 @@ fn explain(budget: &RetryBudget, error: BudgetError) -> (&'static str, String) {
     let capacity_key = if budget.mode == BudgetMode::Grpc { "max_tokens" } else { "capacity" };
     match error {
         BudgetError::ZeroCapacity => (capacity_key, "must be at least 1 token, got 0".to_owned()),
-        BudgetError::CapacityTooLarge(tokens) => (capacity_key, format!("must be at most {MAX_CAPACITY} tokens, got {tokens}")),
+        BudgetError::CapacityTooLarge(tokens) => {
+            (capacity_key, format!("must be at most {MAX_CAPACITY} tokens, got {tokens}"))
+        }
         BudgetError::RatioOutOfRange(ratio) => {
             let key = if budget.mode == BudgetMode::Grpc { "token_ratio" } else { "ratio" };
             (key, format!("must be a finite number from 0.0 to 1000.0, got {ratio}"))
@@ -194,9 +198,9 @@ mod tests {
         serde_json::from_str::<RetryBudget>(json).map_err(|error| error.to_string())
     }
 
-    /// The message without serde_json's position suffix.
+    /// The message without the position `serde_json` appends.
     fn error(json: &str) -> String {
-        let message = parse(json).map(|budget| format!("parsed: {budget:?}")).unwrap_or_else(|error| error);
+        let message = parse(json).map_or_else(|error| error, |budget| format!("parsed: {budget:?}"));
         message.split(" at line ").next().unwrap_or_default().to_owned()
     }
 
@@ -207,7 +211,8 @@ mod tests {
             (budget.mode(), budget.max_tokens(), budget.tokens_per_call(), budget.floor_per_second()),
             (BudgetMode::Proportional, 100, 0.1, 10)
         );
-        let budget = parse(r#"{ "mode": "proportional", "capacity": 20, "ratio": 0.5466, "min_retries_per_second": 0 }"#)?;
+        let budget =
+            parse(r#"{ "mode": "proportional", "capacity": 20, "ratio": 0.5466, "min_retries_per_second": 0 }"#)?;
         assert_eq!((budget.max_tokens(), budget.tokens_per_call(), budget.floor_per_second()), (20, 0.547, 0));
 
         let budget = parse(r#"{ "mode": "grpc", "max_tokens": 10, "token_ratio": 0.5466 }"#)?;
@@ -215,7 +220,10 @@ mod tests {
         assert_eq!(budget.tokens(), 10.0);
 
         let budget = parse(r#"{ "mode": "aws_standard" }"#)?;
-        assert_eq!((budget.mode(), budget.max_tokens(), budget.retry_cost, budget.timeout_cost), (BudgetMode::AwsStandard, 500, 5, 10));
+        assert_eq!(
+            (budget.mode(), budget.max_tokens(), budget.retry_cost, budget.timeout_cost),
+            (BudgetMode::AwsStandard, 500, 5, 10)
+        );
         let budget = parse(r#"{ "mode": "aws_standard", "capacity": 100, "retry_cost": 2, "timeout_cost": 4 }"#)?;
         assert_eq!((budget.max_tokens(), budget.retry_cost, budget.timeout_cost), (100, 2, 4));
         Ok(())
@@ -230,16 +238,28 @@ mod tests {
             (r#"{ "capacity": "ten" }"#, "capacity: invalid type: string \"ten\", expected u32"),
             (r#"{ "ratio": -0.5 }"#, "ratio: must be a finite number from 0.0 to 1000.0, got -0.5"),
             (r#"{ "ratio": 1000.5 }"#, "ratio: must be a finite number from 0.0 to 1000.0, got 1000.5"),
-            (r#"{ "mode": "grpc", "max_tokens": 0, "token_ratio": 0.1 }"#, "max_tokens: must be at least 1 token, got 0"),
+            (
+                r#"{ "mode": "grpc", "max_tokens": 0, "token_ratio": 0.1 }"#,
+                "max_tokens: must be at least 1 token, got 0",
+            ),
             (
                 r#"{ "mode": "grpc", "max_tokens": 10, "token_ratio": 0.0004 }"#,
                 "token_ratio: must be at least 0.001 (gRFC A6: above zero, three decimal places), got 0.0004",
             ),
-            (r#"{ "mode": "grpc", "max_tokens": 10, "token_ratio": -1.0 }"#, "token_ratio: must be a finite number from 0.0 to 1000.0, got -1"),
+            (
+                r#"{ "mode": "grpc", "max_tokens": 10, "token_ratio": -1.0 }"#,
+                "token_ratio: must be a finite number from 0.0 to 1000.0, got -1",
+            ),
             (r#"{ "mode": "grpc", "token_ratio": 0.1 }"#, "missing field `max_tokens`"),
             (r#"{ "mode": "grpc", "max_tokens": 10 }"#, "missing field `token_ratio`"),
-            (r#"{ "mode": "aws_standard", "retry_cost": 0 }"#, "retry_cost: must be from 1 to the capacity (500) tokens, got 0"),
-            (r#"{ "mode": "aws_standard", "capacity": 8 }"#, "timeout_cost: must be from 1 to the capacity (8) tokens, got 10"),
+            (
+                r#"{ "mode": "aws_standard", "retry_cost": 0 }"#,
+                "retry_cost: must be from 1 to the capacity (500) tokens, got 0",
+            ),
+            (
+                r#"{ "mode": "aws_standard", "capacity": 8 }"#,
+                "timeout_cost: must be from 1 to the capacity (8) tokens, got 10",
+            ),
             (
                 r#"{ "mode": "grpc", "max_tokens": 10, "token_ratio": 0.1, "capacity": 5 }"#,
                 "capacity: not a setting of mode = \"grpc\", whose keys are max_tokens, token_ratio",
@@ -252,13 +272,19 @@ mod tests {
                 r#"{ "min_retries_per_second": 3, "mode": "aws_standard" }"#,
                 "min_retries_per_second: not a setting of mode = \"aws_standard\", whose keys are capacity, retry_cost, timeout_cost",
             ),
-            (r#"{ "mode": "finagle" }"#, "mode: unknown variant `finagle`, expected one of `proportional`, `grpc`, `aws_standard`"),
+            (
+                r#"{ "mode": "finagle" }"#,
+                "mode: unknown variant `finagle`, expected one of `proportional`, `grpc`, `aws_standard`",
+            ),
             (
                 r#"{ "capacty": 5 }"#,
                 "unknown field `capacty`, expected one of `mode`, `capacity`, `ratio`, `min_retries_per_second`, `max_tokens`, `token_ratio`, `retry_cost`, `timeout_cost`",
             ),
             (r#"{ "capacity": 5, "capacity": 6 }"#, "capacity: given twice"),
-            (r#"[10, 0.1]"#, "invalid type: sequence, expected a retry budget's settings (a map such as { mode = \"grpc\", max_tokens = 10, token_ratio = 0.1 })"),
+            (
+                "[10, 0.1]",
+                "invalid type: sequence, expected a retry budget's settings (a map such as { mode = \"grpc\", max_tokens = 10, token_ratio = 0.1 })",
+            ),
         ];
         for (json, expected) in cases {
             assert_eq!(error(json), expected, "{json}");
