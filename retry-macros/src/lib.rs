@@ -56,7 +56,7 @@ use proc_macro::TokenStream;
 /// | `policy` | expression giving a `RetryPolicy` (or a reference, `Box`, `Rc`, `Arc` of one) | none | a policy built at run time, evaluated once per call; excludes `max` … `deadline` |
 /// | `clone` | `clone(arg, …)` | none | by-value arguments the body consumes: cloned for each attempt |
 /// | `stats` | `false`, `true`, or the path of a `static` `Stats` | `true` | where calls are counted: the function's own statistics, none, or a shared `static` |
-/// | `budget` | the path of a `static` `RetryBudget` | none | retries paid from a token bucket shared by many calls; a refused retry returns the last error at once |
+/// | `budget` | the path of a `static` `RetryBudget` | none | retries paid from a token bucket shared by many calls (`RetryBudget::new()`, `::grpc(max_tokens, token_ratio)` or `::aws_standard()`); a refused retry returns the last error at once |
 /// | `breaker` | the path of a `static` `CircuitBreaker` | none | asked before the first attempt and before each retry's sleep; while open, a call fails fast with `E::from(CircuitOpen)` |
 /// | `timeout` | duration string (`async fn` only) | none | each attempt is dropped after this long (or when the deadline comes) and fails with `E::from(TimedOut)` |
 /// | `sleep` | expression callable as `Fn(Duration) -> impl Future` (`async fn` only) | tokio's timer, else async-io's | what the call sleeps on; the deadline is then measured on `std::time::Instant` |

@@ -181,7 +181,9 @@
 //! ## `budget`, `breaker`, `timeout`: storm protection
 //!
 //! A [`RetryBudget`] bounds the retries of many calls together (with the
-//! dependency down, N calls make at most about N·(1 + ratio) attempts); a
+//! dependency down, N calls make at most about N·(1 + ratio) attempts), and
+//! can keep gRPC's retry throttling ([`RetryBudget::grpc`]) or the AWS SDKs'
+//! retry quota ([`RetryBudget::aws_standard`]) exactly; a
 //! [`CircuitBreaker`] stops calling a dependency that keeps failing; `timeout`
 //! bounds each attempt of an `async fn` and composes with `deadline` (the
 //! last attempt is cut short so the call ends by its deadline).

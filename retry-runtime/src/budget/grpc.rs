@@ -25,6 +25,11 @@ impl RetryBudget {
     ///   next delay, and the retries after it start the backoff curve again
     ///   at `base` ("retry delay will reset to initial backoff", A6).
     ///
+    /// One difference remains: A6 also charges an attempt whose server
+    /// pushback says not to retry, but [`classify::grpc`](crate::classify)
+    /// answers [`Verdict::Stop`](crate::Verdict::Stop) for it, which the
+    /// engine cannot tell from a permanent error, so it is not charged.
+    ///
     /// This is grpc-java's `RetriableStream.Throttle` and grpc-go's
     /// `retryThrottler`: their throttling tests are ported as this module's
     /// tests.
