@@ -1,5 +1,6 @@
 //! The budget modes through `#[retry(budget = …)]`: the peers' own scenarios,
 //! end to end through the engine.
+#![allow(clippy::float_cmp, reason = "balances are whole thousandths of a token, exact in f64")]
 
 use std::time::Duration;
 
@@ -9,7 +10,7 @@ use retry_runtime::{BudgetMode, RetryBudget, Stats, TimedOut, Verdict, retry};
 // ---------------------------------------------------------------- gRPC
 
 /// A status code, as far as these tests need one.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Debug, PartialEq, Eq)]
 enum Code {
     Ok,
     Unavailable,

@@ -616,6 +616,7 @@ impl RetryBudget {
     /// Whether a server's pushback (`Verdict::RetryAfter`) restarts the
     /// backoff curve at `base` for the retries after it, as gRFC A6
     /// specifies: the gRPC mode only.
+    #[inline]
     pub(crate) fn restarts_backoff_after_pushback(&self) -> bool {
         self.mode == BudgetMode::Grpc
     }
