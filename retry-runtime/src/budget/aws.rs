@@ -233,6 +233,17 @@ mod tests {
     }
 
     #[test]
+    fn a_success_refunds_only_the_last_retry() {
+        let quota = RetryBudget::aws_standard();
+        // A timeout, then a 503, then a success: 10 + 5 paid, the last 5 refunded.
+        assert!(acquire_retry_quota(&quota, true).is_some());
+        let last = acquire_retry_quota(&quota, false).unwrap_or_default();
+        assert_eq!(quota.tokens(), 485.0);
+        quota.succeeded_after_retries(last);
+        assert_eq!(quota.tokens(), 490.0);
+    }
+
+    #[test]
     fn a_refunded_retry_that_was_never_made_goes_back() {
         let quota = RetryBudget::aws_standard();
         let paid = acquire_retry_quota(&quota, true).unwrap_or_default();

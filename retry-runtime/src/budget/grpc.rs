@@ -257,9 +257,9 @@ mod tests {
                 if succeeds(call, attempt) {
                     successes += 1;
                     if attempt == 1 {
-                        budget.first_try_succeeded()
+                        budget.first_try_succeeded();
                     } else {
-                        budget.succeeded_after_retries(Paid(0))
+                        budget.succeeded_after_retries(Paid(0));
                     }
                     break;
                 }
