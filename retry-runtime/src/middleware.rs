@@ -1,0 +1,134 @@
+//! One attempt of a call through a middleware (the tower layer, the
+//! reqwest middleware), as the engine sees it.
+//!
+//! A middleware retries a service's `Result<Response, Error>`, where a
+//! failure is not only an `Err`: a 503 or a trailers-only gRPC
+//! `Unavailable` is an `Ok` to the service. So the classifier sees the whole
+//! result, and the outcome handed to [`Call::step`] is a [`Tried`]: the
+//! attempt, and whether it failed, decided before the engine is asked. The
+//! loops in `tower` and `reqwest_middleware` are then the closure API's loop
+//! (`closure.rs`), driving the same [`Call`].
+
+use std::fmt;
+use std::time::Duration;
+
+use crate::breaker::CircuitOpen;
+use crate::closure::{Classify, Notify};
+use crate::engine::{Call, CallSite, RetryOutcome, Step};
+use crate::timeout::TimedOut;
+use crate::verdict::Verdict;
+
+/// What one attempt of a call through the middleware returned, as the
+/// `on_retry` hook sees it.
+///
+/// ```
+/// use retry_runtime::tower::Attempt;
+///
+/// let busy: Attempt<u16, String> = Attempt::Returned(Ok(503));
+/// assert_eq!(busy.to_string(), "a response the classifier retries");
+/// let refused: Attempt<u16, String> = Attempt::Returned(Err("connection refused".into()));
+/// assert_eq!(refused.to_string(), "connection refused");
+/// ```
+#[derive(Debug)]
+pub enum Attempt<Res, E> {
+    /// The service's answer: an `Err`, or an `Ok` the classifier asked to
+    /// retry (a 503, a trailers-only gRPC `Unavailable`).
+    Returned(Result<Res, E>),
+    /// The layer's per-attempt `timeout` dropped the attempt.
+    TimedOut(TimedOut),
+}
+
+impl<Res, E: fmt::Display> fmt::Display for Attempt<Res, E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Attempt::Returned(Ok(_)) => f.write_str("a response the classifier retries"),
+            Attempt::Returned(Err(error)) => fmt::Display::fmt(error, f),
+            Attempt::TimedOut(timed_out) => fmt::Display::fmt(timed_out, f),
+        }
+    }
+}
+
+/// An attempt, classified: what [`Call::step`] is given.
+#[derive(Debug)]
+pub(crate) struct Tried<Res, E> {
+    attempt: Attempt<Res, E>,
+    verdict: Verdict,
+    failed: bool,
+}
+
+impl<Res, E> Tried<Res, E> {
+    /// Classifies what an attempt returned. An `Err` always failed; an `Ok`
+    /// failed when the classifier asks to retry it. When the request cannot
+    /// be sent again (`replayable` is false), a failure is final.
+    pub(crate) fn new(attempt: Attempt<Res, E>, classify: &impl Classify<Result<Res, E>>, replayable: bool) -> Self {
+        let (verdict, failed) = match &attempt {
+            Attempt::Returned(result) => {
+                let verdict = classify.classify(result);
+                (verdict, result.is_err() || verdict != Verdict::Stop)
+            }
+            // A timed-out attempt is transient: its request never got an answer.
+            Attempt::TimedOut(_) => (Verdict::Retry, true),
+        };
+        Tried { attempt, verdict: if replayable { verdict } else { Verdict::Stop }, failed }
+    }
+
+    pub(crate) fn into_attempt(self) -> Attempt<Res, E> {
+        self.attempt
+    }
+}
+
+impl<Res, E> RetryOutcome for Tried<Res, E> {
+    type Error = Attempt<Res, E>;
+
+    fn failure(&self) -> Option<&Attempt<Res, E>> {
+        self.failed.then_some(&self.attempt)
+    }
+
+    fn circuit_open(open: CircuitOpen) -> Self
+    where
+        Attempt<Res, E>: From<CircuitOpen>,
+    {
+        Tried { attempt: Attempt::from(open), verdict: Verdict::Stop, failed: true }
+    }
+
+    fn timed_out(timed_out: TimedOut) -> Self
+    where
+        Attempt<Res, E>: From<TimedOut>,
+    {
+        Tried { attempt: Attempt::from(timed_out), verdict: Verdict::Retry, failed: true }
+    }
+}
+
+/// Hands one attempt to the engine: `Ok(attempt)` to return, or `Err(delay)`
+/// to sleep before the next one (the attempt is already dropped).
+#[inline]
+pub(crate) fn step<Res, E: fmt::Display>(
+    call: &mut Call<'_>,
+    site: &CallSite,
+    tried: Tried<Res, E>,
+    notify: &impl Notify<Attempt<Res, E>>,
+) -> Result<Attempt<Res, E>, Duration> {
+    let verdict = tried.verdict;
+    match call.step(site, site.policy(), tried, |_| verdict, |event| notify.notify(event), fmt::Display::fmt) {
+        Step::Return(tried) => Ok(tried.into_attempt()),
+        Step::Sleep(delay) => Err(delay),
+    }
+}
+
+/// Hands the only attempt of a request that cannot be sent again to the
+/// engine: its verdict is [`Verdict::Stop`] (see [`Tried::new`]), so the
+/// engine returns it.
+pub(crate) fn step_once<Res, E: fmt::Display>(
+    call: &mut Call<'_>,
+    site: &CallSite,
+    tried: Tried<Res, E>,
+    notify: &impl Notify<Attempt<Res, E>>,
+) -> Attempt<Res, E> {
+    debug_assert!(tried.verdict == Verdict::Stop);
+    match step(call, site, tried, notify) {
+        Ok(attempt) => attempt,
+        // The engine never retries a `Stop`: every path that reads a
+        // verdict of `Stop` ends the call (`Call::failed`).
+        Err(_) => unreachable!("the engine retried an attempt whose verdict was Stop"),
+    }
+}
