@@ -13,10 +13,10 @@ use std::fmt;
 use std::time::Duration;
 
 use crate::breaker::CircuitOpen;
-use crate::closure::{Classify, Notify};
+use crate::closure::Notify;
 use crate::engine::{Call, CallSite, RetryOutcome, Step};
 use crate::timeout::TimedOut;
-use crate::verdict::Verdict;
+use crate::verdict::{IntoVerdict, Verdict};
 
 /// What one attempt of a call through the middleware returned, as the
 /// `on_retry` hook sees it.
@@ -48,6 +48,50 @@ impl<Res, E: fmt::Display> fmt::Display for Attempt<Res, E> {
     }
 }
 
+/// Classifies a service's whole result, where a failure may be an `Ok` (a
+/// 503, a gRPC status answered without a body): whether to retry it, and
+/// whether it failed.
+///
+/// Implemented by every `Fn(&Result<Response, Error>)` returning `bool` or
+/// [`Verdict`]: for those, an `Err` is a failure, and an `Ok` is a failure
+/// exactly when the classifier retries it. The classifiers of the tower and
+/// reqwest modules also count the `Ok`s they do not retry (a 404, a
+/// `NotFound`) as failures, as `#[retry]` counts the errors it does not
+/// retry.
+///
+/// ```
+/// use retry_runtime::tower::ClassifyResult;
+/// use retry_runtime::Verdict;
+///
+/// let busy = |result: &Result<u16, String>| matches!(result, Ok(503));
+/// assert_eq!(busy.verdict(&Ok(503)), Verdict::Retry);
+/// assert!(busy.is_failure(&Ok(503), Verdict::Retry));
+/// assert!(!busy.is_failure(&Ok(404), Verdict::Stop));
+/// assert!(busy.is_failure(&Err("reset".into()), Verdict::Stop));
+/// ```
+pub trait ClassifyResult<Res, E> {
+    /// Whether (and when) to retry after `result`; [`Verdict::Stop`] for a
+    /// success too.
+    fn verdict(&self, result: &Result<Res, E>) -> Verdict;
+
+    /// Whether `result`, whose verdict is `verdict`, is a failure in the
+    /// statistics, logs and metrics (and to a circuit breaker). By default:
+    /// an `Err`, or an `Ok` that is retried.
+    fn is_failure(&self, result: &Result<Res, E>, verdict: Verdict) -> bool {
+        result.is_err() || verdict != Verdict::Stop
+    }
+}
+
+impl<Res, E, F, V> ClassifyResult<Res, E> for F
+where
+    F: Fn(&Result<Res, E>) -> V,
+    V: IntoVerdict,
+{
+    fn verdict(&self, result: &Result<Res, E>) -> Verdict {
+        self(result).into_verdict()
+    }
+}
+
 /// An attempt, classified: what [`Call::step`] is given.
 #[derive(Debug)]
 pub(crate) struct Tried<Res, E> {
@@ -57,14 +101,13 @@ pub(crate) struct Tried<Res, E> {
 }
 
 impl<Res, E> Tried<Res, E> {
-    /// Classifies what an attempt returned. An `Err` always failed; an `Ok`
-    /// failed when the classifier asks to retry it. When the request cannot
+    /// Classifies what an attempt returned. When the request cannot
     /// be sent again (`replayable` is false), a failure is final.
-    pub(crate) fn new(attempt: Attempt<Res, E>, classify: &impl Classify<Result<Res, E>>, replayable: bool) -> Self {
+    pub(crate) fn new(attempt: Attempt<Res, E>, classify: &impl ClassifyResult<Res, E>, replayable: bool) -> Self {
         let (verdict, failed) = match &attempt {
             Attempt::Returned(result) => {
-                let verdict = classify.classify(result);
-                (verdict, result.is_err() || verdict != Verdict::Stop)
+                let verdict = classify.verdict(result);
+                (verdict, classify.is_failure(result, verdict))
             }
             // A timed-out attempt is transient: its request never got an answer.
             Attempt::TimedOut(_) => (Verdict::Retry, true),

@@ -7,6 +7,7 @@
 //! with a status of 408, 429, 500, 502, 503 or 504, after their
 //! `Retry-After` when they have one (capped by the policy's `cap`). When the
 //! retries run out on such a response, the caller gets that last response.
+//! Other 4xx and 5xx responses are returned at once, counted as failures.
 //! Statistics, a shared [`RetryBudget`], a [`CircuitBreaker`] and an
 //! `on_retry` hook are set as on [`RetryLayer`](crate::tower::RetryLayer)
 //! (feature `tower`). A request whose body is a stream (`try_clone` gives
@@ -43,10 +44,10 @@ use reqwest::{Request, Response};
 use crate::breaker::CircuitBreaker;
 use crate::budget::RetryBudget;
 use crate::classify::is_transient;
-use crate::closure::{Classify, Notify, Silent};
+use crate::closure::{Notify, Silent};
 use crate::engine::{Call, CallSite};
-pub use crate::middleware::Attempt;
 use crate::middleware::{self, Tried};
+pub use crate::middleware::{Attempt, ClassifyResult};
 use crate::policy::RetryPolicy;
 use crate::stats::Stats;
 use crate::verdict::Verdict;
@@ -56,22 +57,30 @@ use crate::verdict::Verdict;
 /// middleware's own error is not retried.
 ///
 /// ```
-/// use retry_runtime::reqwest_middleware::RetryTransient;
-/// use retry_runtime::{Classify, Verdict};
+/// use retry_runtime::reqwest_middleware::{ClassifyResult, RetryTransient};
+/// use retry_runtime::Verdict;
 ///
 /// let refused = reqwest_middleware::Error::middleware(std::io::Error::other("no"));
-/// assert_eq!(RetryTransient.classify(&Err(refused)), Verdict::Stop);
+/// assert_eq!(RetryTransient.verdict(&Err(refused)), Verdict::Stop);
 /// ```
 #[derive(Clone, Copy, Debug, Default)]
 pub struct RetryTransient;
 
-impl Classify<Result<Response, Error>> for RetryTransient {
-    fn classify(&self, result: &Result<Response, Error>) -> Verdict {
+impl ClassifyResult<Response, Error> for RetryTransient {
+    fn verdict(&self, result: &Result<Response, Error>) -> Verdict {
         match result {
             Ok(response) => is_transient(response),
             Err(Error::Reqwest(error)) => is_transient(error),
             Err(Error::Middleware(_)) => Verdict::Stop,
         }
+    }
+
+    /// An `Err`, or a response with a 4xx or 5xx status.
+    fn is_failure(&self, result: &Result<Response, Error>, _: Verdict) -> bool {
+        result
+            .as_ref()
+            .ok()
+            .is_none_or(|response| response.status().is_client_error() || response.status().is_server_error())
     }
 }
 
@@ -150,9 +159,9 @@ impl<C, N> RetryMiddleware<C, N> {
         self.with_site(|site, name| site.with_breaker(breaker, name))
     }
 
-    /// Retries the results `classify` calls transient: any
-    /// `Fn(&Result<reqwest::Response, reqwest_middleware::Error>)` returning
-    /// `bool` or [`Verdict`].
+    /// Retries the results `classify` calls transient: a [`ClassifyResult`],
+    /// such as any `Fn(&Result<reqwest::Response, reqwest_middleware::Error>)`
+    /// returning `bool` or [`Verdict`].
     ///
     /// ```
     /// # use retry_runtime::{reqwest_middleware::RetryMiddleware, RetryPolicy};
@@ -185,7 +194,7 @@ impl<C, N> RetryMiddleware<C, N> {
 #[async_trait::async_trait]
 impl<C, N> Middleware for RetryMiddleware<C, N>
 where
-    C: Classify<Result<Response, Error>> + Send + Sync + 'static,
+    C: ClassifyResult<Response, Error> + Send + Sync + 'static,
     N: Notify<Attempt<Response, Error>> + Send + Sync + 'static,
 {
     async fn handle(&self, request: Request, extensions: &mut Extensions, next: Next<'_>) -> Result<Response, Error> {

@@ -50,15 +50,17 @@
 //!
 //! # Which results are retried
 //!
-//! The classifier sees the service's whole `Result<Response, Error>`: a
-//! 503 is an `Ok` to an HTTP client, and a gRPC `Unavailable` answered
-//! without a body an `Ok` to a tonic channel. An `Err` is always a failure
-//! (retried or not, as the classifier says); an `Ok` is a failure when the
-//! classifier asks to retry it, and a success otherwise. When the retries
-//! run out on such a response, the caller gets that last response.
-//! [`RetryErrors`] (the default) retries every `Err`; [`is_transient_http`]
+//! The classifier ([`ClassifyResult`]) sees the service's whole
+//! `Result<Response, Error>`: a 503 is an `Ok` to an HTTP client, and a gRPC
+//! `Unavailable` answered without a body an `Ok` to a tonic channel. It
+//! says whether to retry (a [`Verdict`](crate::Verdict)) and whether the
+//! result is a failure in the statistics: an `Err` always is; an `Ok` is
+//! when it is retried, or when the classifier says so (a 404, a
+//! `NotFound`). When the retries run out on a response, the caller gets that
+//! last response.
+//! [`RetryErrors`] (the default) retries every `Err`; [`TransientHttp`]
 //! (feature `http`) also retries transient statuses after their
-//! `Retry-After`; [`is_transient_grpc`] (feature `tonic`) retries the
+//! `Retry-After`; [`TransientGrpc`] (feature `tonic`) retries the
 //! transient gRPC codes after the server's pushback. Any
 //! `Fn(&Result<Response, Error>) -> bool` or `-> Verdict` works too.
 //!
@@ -106,20 +108,20 @@ use tower_service::Service;
 
 use crate::breaker::CircuitBreaker;
 use crate::budget::RetryBudget;
-use crate::closure::{Classify, Notify, Silent};
+use crate::closure::{Notify, Silent};
 use crate::engine::{Call, CallSite};
 use crate::middleware::{self, Tried};
 use crate::policy::RetryPolicy;
 use crate::stats::Stats;
 
 pub use classify::RetryErrors;
-#[cfg(feature = "http")]
-#[cfg_attr(docsrs, doc(cfg(feature = "http")))]
-pub use classify::is_transient_http;
 #[cfg(feature = "tonic")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tonic")))]
-pub use classify::{grpc_codes, is_transient_grpc};
-pub use middleware::Attempt;
+pub use classify::TransientGrpc;
+#[cfg(feature = "http")]
+#[cfg_attr(docsrs, doc(cfg(feature = "http")))]
+pub use classify::TransientHttp;
+pub use middleware::{Attempt, ClassifyResult};
 #[cfg(feature = "tonic")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tonic")))]
 pub use replay::BufferGrpcBody;
@@ -229,8 +231,9 @@ impl<C, N, P> RetryLayer<C, N, P> {
         self
     }
 
-    /// Retries the results `classify` calls transient: any
-    /// `Fn(&Result<Response, Error>)` returning `bool` or [`Verdict`](crate::Verdict).
+    /// Retries the results `classify` calls transient: a [`ClassifyResult`],
+    /// such as any `Fn(&Result<Response, Error>)` returning `bool` or
+    /// [`Verdict`](crate::Verdict).
     ///
     /// ```
     /// # use retry_runtime::{tower::RetryLayer, RetryPolicy};
@@ -359,7 +362,7 @@ where
     S::Response: Send + 'static,
     S::Error: Into<BoxError> + fmt::Display + Send + 'static,
     Req: Send + 'static,
-    C: Classify<Result<S::Response, S::Error>> + Send + Sync + 'static,
+    C: ClassifyResult<S::Response, S::Error> + Send + Sync + 'static,
     N: Notify<Attempt<S::Response, S::Error>> + Send + Sync + 'static,
     P: ReplayRequest<Req> + Send + Sync + 'static,
     P::Replay: Send,
@@ -389,7 +392,7 @@ impl<C, N, P> Shared<C, N, P> {
     where
         S: Service<Req>,
         S::Error: Into<BoxError> + fmt::Display,
-        C: Classify<Result<S::Response, S::Error>>,
+        C: ClassifyResult<S::Response, S::Error>,
         N: Notify<Attempt<S::Response, S::Error>>,
         P: ReplayRequest<Req>,
     {

@@ -102,11 +102,11 @@ mod grpc {
     /// with what was read put back in front of the rest.
     ///
     /// ```
-    /// use retry_runtime::tower::{BufferGrpcBody, RetryLayer, is_transient_grpc};
+    /// use retry_runtime::tower::{BufferGrpcBody, RetryLayer, TransientGrpc};
     /// use retry_runtime::RetryPolicy;
     ///
     /// let layer = RetryLayer::new(RetryPolicy::new())
-    ///     .when(is_transient_grpc)
+    ///     .when(TransientGrpc::default())
     ///     .replay(BufferGrpcBody::new(64 * 1024));
     /// // tower::ServiceBuilder::new().layer(layer).service(channel)
     /// # let _ = layer;
@@ -222,5 +222,87 @@ mod grpc {
             }
             hint
         }
+    }
+}
+
+#[cfg(all(test, feature = "tonic"))]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use std::collections::VecDeque;
+    use std::future::poll_fn;
+    use std::pin::Pin;
+    use std::task::{Context, Poll};
+
+    use bytes::Bytes;
+    use http_body::{Body, Frame};
+    use tonic::Status;
+
+    use super::{BufferGrpcBody, ReplayRequest};
+
+    /// A body that answers each poll with the next scripted answer, then ends.
+    struct Script(VecDeque<Poll<Bytes>>);
+
+    impl Body for Script {
+        type Data = Bytes;
+        type Error = Status;
+        fn poll_frame(mut self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, Status>>> {
+            match self.0.pop_front() {
+                Some(Poll::Ready(data)) => Poll::Ready(Some(Ok(Frame::data(data)))),
+                Some(Poll::Pending) => Poll::Pending,
+                None => Poll::Ready(None),
+            }
+        }
+    }
+
+    fn request(script: impl IntoIterator<Item = Poll<&'static str>>) -> http::Request<tonic::body::Body> {
+        let script = script
+            .into_iter()
+            .map(|answer| answer.map(|text: &'static str| Bytes::from_static(text.as_bytes())))
+            .collect();
+        http::Request::builder()
+            .uri("/grpc.health.v1.Health/Check")
+            .body(tonic::body::Body::new(Script(script)))
+            .unwrap()
+    }
+
+    /// The data of a body, chunk by chunk, polled until it ends.
+    async fn chunks(request: http::Request<tonic::body::Body>) -> Vec<Bytes> {
+        let mut body = request.into_body();
+        let mut chunks = Vec::new();
+        while let Some(frame) = poll_fn(|cx| Pin::new(&mut body).poll_frame(cx)).await {
+            chunks.push(frame.unwrap().into_data().unwrap());
+        }
+        chunks
+    }
+
+    #[tokio::test]
+    async fn a_body_ready_to_its_end_is_sent_again_whole() {
+        let replay = BufferGrpcBody::default();
+        let Ok(kept) = replay.prepare(request([Poll::Ready("ab"), Poll::Ready("cd")])).await else {
+            panic!("not kept")
+        };
+        for _ in 0..2 {
+            let again = replay.request(&kept);
+            assert_eq!(again.uri(), "/grpc.health.v1.Health/Check");
+            assert_eq!(chunks(again).await, ["abcd"]);
+        }
+    }
+
+    #[tokio::test]
+    async fn a_body_still_streaming_is_sent_once_with_what_was_read_first() {
+        let replay = BufferGrpcBody::default();
+        let Err(once) = replay.prepare(request([Poll::Ready("ab"), Poll::Pending, Poll::Ready("cd")])).await else {
+            panic!("a streaming body was kept")
+        };
+        assert_eq!(chunks(once).await, ["ab", "cd"]);
+    }
+
+    #[tokio::test]
+    async fn a_body_over_the_limit_is_sent_once_in_order() {
+        let replay = BufferGrpcBody::new(3);
+        let Err(once) = replay.prepare(request([Poll::Ready("ab"), Poll::Ready("cd"), Poll::Ready("ef")])).await else {
+            panic!("a body over the limit was kept")
+        };
+        assert_eq!(chunks(once).await, ["ab", "cd", "ef"]);
     }
 }
