@@ -255,7 +255,10 @@
 //! # Without the macro
 //!
 //! [`RetryPolicy::retry`] and [`RetryPolicy::retry_async`] run a closure through
-//! the same loop.
+//! the same loop. With the `tower` feature, `tower::RetryLayer` retries every
+//! call of a tower service (a tonic `Channel`, a hyper-util client) on the
+//! same engine; with `reqwest-middleware`, `reqwest_middleware::RetryMiddleware`
+//! does the same for a reqwest-middleware client.
 //!
 //! # Which errors to retry
 //!
@@ -324,6 +327,10 @@
 //! - `opentelemetry`: the `metrics` module: OpenTelemetry counters and a
 //!   backoff histogram per function.
 //! - `serde`: `Serialize` and `Deserialize` for the [`stats`] snapshots.
+//! - `tower`: `tower::RetryLayer`, the same policy as a tower layer (tonic
+//!   channels, hyper-util clients, any `tower::Service`).
+//! - `reqwest-middleware`: `reqwest_middleware::RetryMiddleware`, the same
+//!   policy as a reqwest-middleware `Middleware`.
 
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]

@@ -29,6 +29,7 @@
 //! println!("{} after {} attempts in all", response.status(), API.snapshot().attempts);
 //! # Ok(())
 //! # }
+//! # let _ = run;
 //! ```
 //!
 //! Compared with `reqwest-retry`, this adds typed classifiers, statistics

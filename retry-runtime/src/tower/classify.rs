@@ -40,7 +40,6 @@ impl<Res, E> ClassifyResult<Res, E> for RetryErrors {
 /// assert_eq!(TransientHttp.verdict(&missing), Verdict::Stop);
 /// assert!(TransientHttp.is_failure(&missing, Verdict::Stop)); // counted, not retried
 /// ```
-/// ```
 #[cfg(feature = "http")]
 #[derive(Clone, Copy, Debug, Default)]
 pub struct TransientHttp;
