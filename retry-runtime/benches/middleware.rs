@@ -74,7 +74,8 @@ struct TowerPolicy {
 
 impl TowerPolicy {
     fn new() -> Self {
-        let maker = ExponentialBackoffMaker::new(Duration::from_millis(100), Duration::from_secs(30), 1.0, HasherRng::new());
+        let maker =
+            ExponentialBackoffMaker::new(Duration::from_millis(100), Duration::from_secs(30), 1.0, HasherRng::new());
         match maker {
             Ok(mut maker) => TowerPolicy { retries_left: 2, backoff: maker.make_backoff() },
             Err(error) => panic!("invalid backoff: {error}"),

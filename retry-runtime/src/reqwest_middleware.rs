@@ -89,7 +89,13 @@ impl ClassifyResult<Response, Error> for RetryTransient {
 /// under a [`RetryPolicy`]; see the [module docs](self).
 #[must_use = "a middleware does nothing until a client is built with it"]
 pub struct RetryMiddleware<C = RetryTransient, N = Silent> {
+    /// Made from the settings below each time one changes, so that the
+    /// order of the setters does not matter.
     site: CallSite,
+    name: &'static str,
+    stats: Option<&'static Stats>,
+    budget: Option<&'static RetryBudget>,
+    breaker: Option<&'static CircuitBreaker>,
     classify: C,
     notify: N,
 }
@@ -106,31 +112,50 @@ impl RetryMiddleware {
     ///
     /// See the [module docs](self) for an example.
     pub fn new(policy: RetryPolicy) -> Self {
-        RetryMiddleware { site: CallSite::new("reqwest", policy), classify: RetryTransient, notify: Silent }
+        RetryMiddleware {
+            site: CallSite::new("reqwest", policy),
+            name: "reqwest",
+            stats: None,
+            budget: None,
+            breaker: None,
+            classify: RetryTransient,
+            notify: Silent,
+        }
     }
 }
 
 impl<C, N> RetryMiddleware<C, N> {
-    fn with_site(self, site: impl FnOnce(CallSite, &'static str) -> CallSite) -> Self {
-        let name = self.site.function();
-        RetryMiddleware { site: site(self.site, name), ..self }
+    /// The call site every request is retried at, from the settings.
+    fn rebuilt(mut self) -> Self {
+        let mut site = CallSite::new(self.name, *self.site.policy());
+        if let Some(stats) = self.stats {
+            site = site.with_stats(stats, None);
+        }
+        if let Some(budget) = self.budget {
+            site = site.with_budget(budget);
+        }
+        if let Some(breaker) = self.breaker {
+            site = site.with_breaker(breaker, self.name);
+        }
+        self.site = site;
+        self
     }
 
     /// Names the requests in statistics, logs, metrics and
-    /// [`RetryEvent::function`](crate::RetryEvent::function). Call it first:
-    /// the other settings keep the name they were given.
+    /// [`RetryEvent::function`](crate::RetryEvent::function).
     ///
     /// See the [module docs](self) for an example.
-    pub fn named(self, name: &'static str) -> Self {
-        let policy = *self.site.policy();
-        RetryMiddleware { site: CallSite::new(name, policy), ..self }
+    pub fn named(mut self, name: &'static str) -> Self {
+        self.name = name;
+        self.rebuilt()
     }
 
     /// Counts the requests into `stats`, listed under the middleware's name.
     ///
     /// See the [module docs](self) for an example.
-    pub fn stats(self, stats: &'static Stats) -> Self {
-        self.with_site(|site, _| site.with_stats(stats, None))
+    pub fn stats(mut self, stats: &'static Stats) -> Self {
+        self.stats = Some(stats);
+        self.rebuilt()
     }
 
     /// Pays for each retry from `budget`, which `#[retry(budget = …)]`
@@ -142,8 +167,9 @@ impl<C, N> RetryMiddleware<C, N> {
     /// let middleware = RetryMiddleware::new(RetryPolicy::new()).budget(&BUDGET);
     /// # let _ = middleware;
     /// ```
-    pub fn budget(self, budget: &'static RetryBudget) -> Self {
-        self.with_site(|site, _| site.with_budget(budget))
+    pub fn budget(mut self, budget: &'static RetryBudget) -> Self {
+        self.budget = Some(budget);
+        self.rebuilt()
     }
 
     /// Asks `breaker` before each attempt and tells it each outcome; a
@@ -156,8 +182,9 @@ impl<C, N> RetryMiddleware<C, N> {
     /// let middleware = RetryMiddleware::new(RetryPolicy::new()).breaker(&BREAKER);
     /// # let _ = middleware;
     /// ```
-    pub fn breaker(self, breaker: &'static CircuitBreaker) -> Self {
-        self.with_site(|site, name| site.with_breaker(breaker, name))
+    pub fn breaker(mut self, breaker: &'static CircuitBreaker) -> Self {
+        self.breaker = Some(breaker);
+        self.rebuilt()
     }
 
     /// Retries the results `classify` calls transient: a [`ClassifyResult`],
@@ -175,7 +202,8 @@ impl<C, N> RetryMiddleware<C, N> {
     /// # let _ = middleware;
     /// ```
     pub fn when<C2>(self, classify: C2) -> RetryMiddleware<C2, N> {
-        RetryMiddleware { site: self.site, classify, notify: self.notify }
+        let RetryMiddleware { site, name, stats, budget, breaker, classify: _, notify } = self;
+        RetryMiddleware { site, name, stats, budget, breaker, classify, notify }
     }
 
     /// Calls `hook` before each sleep, with the failed [`Attempt`].
@@ -188,7 +216,8 @@ impl<C, N> RetryMiddleware<C, N> {
     /// # let _ = middleware;
     /// ```
     pub fn on_retry<N2>(self, hook: N2) -> RetryMiddleware<C, N2> {
-        RetryMiddleware { site: self.site, classify: self.classify, notify: hook }
+        let RetryMiddleware { site, name, stats, budget, breaker, classify, notify: _ } = self;
+        RetryMiddleware { site, name, stats, budget, breaker, classify, notify: hook }
     }
 }
 

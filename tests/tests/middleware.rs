@@ -234,7 +234,7 @@ async fn reqwest_middleware_retries_a_503_after_its_retry_after() {
     let (address, calls, _server) = http_server(1, "1").await;
     let policy = RetryPolicy::new().max_attempts(3).base(Duration::from_secs(10)).cap(Duration::from_secs(60));
     let client = reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
-        .with(RetryMiddleware::new(policy).named("orders-reqwest").stats(&STATS))
+        .with(RetryMiddleware::new(policy).stats(&STATS).named("orders-reqwest"))
         .build();
 
     let started = Instant::now();
