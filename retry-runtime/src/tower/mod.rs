@@ -82,9 +82,10 @@
 //! attempt using the service that `poll_ready` readied. The service's error
 //! becomes a [`BoxError`], as with tower's own middleware; so do the
 //! [`TimedOut`] of the last attempt and the [`CircuitOpen`] of a refused
-//! call (downcast to tell them apart). The response future is boxed and
-//! `Send`: the inner service, its future, the request and the response must
-//! be `Send`.
+//! call (downcast to tell them apart). The response future is boxed (one
+//! allocation per call: it owns the layer's call site, which the engine's
+//! `Call` borrows) and `Send`: the inner service,
+//! its future, the request and the response must be `Send`.
 //!
 //! # Compared with `tower::retry`
 //!
