@@ -115,6 +115,11 @@ impl<Res, E> Tried<Res, E> {
         Tried { attempt, verdict: if replayable { verdict } else { Verdict::Stop }, failed }
     }
 
+    /// Whether the attempt failed (see [`ClassifyResult::is_failure`]).
+    pub(crate) fn failed(&self) -> bool {
+        self.failed
+    }
+
     pub(crate) fn into_attempt(self) -> Attempt<Res, E> {
         self.attempt
     }
@@ -158,20 +163,20 @@ pub(crate) fn step<Res, E: fmt::Display>(
     }
 }
 
-/// Hands the only attempt of a request that cannot be sent again to the
-/// engine: its verdict is [`Verdict::Stop`] (see [`Tried::new`]), so the
-/// engine returns it.
-pub(crate) fn step_once<Res, E: fmt::Display>(
+/// Hands to the engine an attempt it ends the call on: a success, or a
+/// failure whose verdict is [`Verdict::Stop`] (the only attempt of a request
+/// that cannot be sent again, see [`Tried::new`]).
+pub(crate) fn step_last<Res, E: fmt::Display>(
     call: &mut Call<'_>,
     site: &CallSite,
     tried: Tried<Res, E>,
     notify: &impl Notify<Attempt<Res, E>>,
 ) -> Attempt<Res, E> {
-    debug_assert!(tried.verdict == Verdict::Stop);
+    debug_assert!(!tried.failed || tried.verdict == Verdict::Stop);
     match step(call, site, tried, notify) {
         Ok(attempt) => attempt,
-        // The engine never retries a `Stop`: every path that reads a
-        // verdict of `Stop` ends the call (`Call::failed`).
-        Err(_) => unreachable!("the engine retried an attempt whose verdict was Stop"),
+        // The engine returns a success, and never retries a `Stop`: every
+        // path that reads a verdict of `Stop` ends the call (`Call::failed`).
+        Err(_) => unreachable!("the engine retried a success or an attempt whose verdict was Stop"),
     }
 }

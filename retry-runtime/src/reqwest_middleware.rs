@@ -237,7 +237,7 @@ where
             // A streaming body: sent once; a failure is final, but counted.
             let attempt = Attempt::Returned(next.run(request, extensions).await);
             let tried = Tried::new(attempt, &self.classify, false);
-            return into_result(middleware::step_once(&mut call, site, tried, &self.notify));
+            return into_result(middleware::step_last(&mut call, site, tried, &self.notify));
         }
         loop {
             // `try_clone` gave a copy above, and gives one for each attempt:

@@ -442,3 +442,18 @@ async fn a_request_that_cannot_be_copied_is_sent_once() {
     let stats = STATS.snapshot();
     assert_eq!((stats.attempts, stats.retries, stats.non_retryable_failures), (1, 0, 1));
 }
+
+/// The first attempt runs before the engine's `Call` is made (no deadline,
+/// breaker or timeout): a call dropped during it must still be recorded.
+#[tokio::test(start_paused = true)]
+async fn a_call_dropped_during_its_first_attempt_is_recorded_as_cancelled() {
+    static STATS: Stats = Stats::new();
+    let hangs = Counter::new(|_| Duration::from_secs(60), |_| false);
+    let layer = RetryLayer::new(RetryPolicy::new()).stats(&STATS);
+    let service = ServiceBuilder::new().layer(layer).service(hangs);
+
+    assert!(tokio::time::timeout(Duration::from_secs(1), service.oneshot("get")).await.is_err());
+
+    let stats = STATS.snapshot();
+    assert_eq!((stats.calls, stats.attempts, stats.cancelled), (1, 1, 1));
+}

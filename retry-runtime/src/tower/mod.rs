@@ -82,10 +82,12 @@
 //! attempt using the service that `poll_ready` readied. The service's error
 //! becomes a [`BoxError`], as with tower's own middleware; so do the
 //! [`TimedOut`] of the last attempt and the [`CircuitOpen`] of a refused
-//! call (downcast to tell them apart). The response future is boxed (one
-//! allocation per call: it owns the layer's call site, which the engine's
-//! `Call` borrows) and `Send`: the inner service,
-//! its future, the request and the response must be `Send`.
+//! call (downcast to tell them apart). The response future,
+//! [`ResponseFuture`], runs the first attempt itself when the layer has no
+//! deadline, breaker or timeout, so a first-try success allocates nothing;
+//! the retries (and, with one of those, the whole call) run in the engine's
+//! loop, a boxed `Send` future: the inner service, its future, the request
+//! and the response must be `Send`.
 //!
 //! # Compared with `tower::retry`
 //!
@@ -96,10 +98,10 @@
 //! lock-free budget shared with `#[retry]` functions, and a circuit breaker.
 
 mod classify;
+mod future;
 mod replay;
 
 use std::fmt;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -122,6 +124,7 @@ pub use classify::TransientGrpc;
 #[cfg(feature = "http")]
 #[cfg_attr(docsrs, doc(cfg(feature = "http")))]
 pub use classify::TransientHttp;
+pub use future::ResponseFuture;
 pub use middleware::{Attempt, ClassifyResult};
 #[cfg(feature = "tonic")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tonic")))]
@@ -323,6 +326,7 @@ impl<S, C: Clone, N: Clone, P: Clone> Layer<S> for RetryLayer<C, N, P> {
         let shared = Shared {
             site: self.site(),
             timeout: self.timeout.is_some(),
+            first_unboxed: self.timeout.is_none() && self.breaker.is_none() && self.policy.deadline.is_none(),
             classify: self.classify.clone(),
             notify: self.notify.clone(),
             replay: self.replay.clone(),
@@ -351,6 +355,9 @@ struct Shared<C, N, P> {
     /// Whether attempts are bounded (the site's timeout): without one, an
     /// attempt is not wrapped in a timer at all.
     timeout: bool,
+    /// Whether the first attempt may run before the engine's `Call` is
+    /// made (see [`ResponseFuture`]): no deadline, breaker or timeout.
+    first_unboxed: bool,
     classify: C,
     notify: N,
     replay: P,
@@ -371,7 +378,7 @@ where
 {
     type Response = S::Response;
     type Error = BoxError;
-    type Future = Pin<Box<dyn Future<Output = Result<S::Response, BoxError>> + Send>>;
+    type Future = ResponseFuture<S, Req, C, N, P>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
         self.inner.poll_ready(cx).map_err(Into::into)
@@ -383,7 +390,11 @@ where
         let clone = self.inner.clone();
         let inner = std::mem::replace(&mut self.inner, clone);
         let shared = Arc::clone(&self.shared);
-        Box::pin(async move { shared.call(inner, request).await })
+        if shared.first_unboxed {
+            ResponseFuture::first(shared, inner, request)
+        } else {
+            ResponseFuture::boxed(Box::pin(async move { shared.call(inner, request).await }))
+        }
     }
 }
 
@@ -408,21 +419,64 @@ impl<C, N, P> Shared<C, N, P> {
                 // Sent once: a failure is final, but still counted.
                 let attempt = self.attempt(&mut call, &mut inner, request).await;
                 let tried = Tried::new(attempt, &self.classify, false);
-                return into_result(middleware::step_once(&mut call, site, tried, &self.notify));
+                return into_result(middleware::step_last(&mut call, site, tried, &self.notify));
             }
         };
+        let attempt = self.attempt(&mut call, &mut inner, self.replay.request(&replay)).await;
+        let first = Tried::new(attempt, &self.classify, true);
+        self.retry_from(&mut call, inner, replay, first).await
+    }
+
+    /// A call whose first attempt, run by [`ResponseFuture`] before the
+    /// engine's `Call` was made, answered `first` and may be retried.
+    async fn retry_after_first<S, Req>(
+        &self,
+        inner: S,
+        replay: P::Replay,
+        first: Tried<S::Response, S::Error>,
+    ) -> Result<S::Response, BoxError>
+    where
+        S: Service<Req>,
+        S::Error: Into<BoxError> + fmt::Display,
+        C: ClassifyResult<S::Response, S::Error>,
+        N: Notify<Attempt<S::Response, S::Error>>,
+        P: ReplayRequest<Req>,
+    {
+        let site = &self.site;
+        // No deadline, breaker or timeout: made now, it is the `Call` that
+        // would have been made before the first attempt.
+        let mut call = Call::tokio(site, site.policy());
+        self.retry_from(&mut call, inner, replay, first).await
+    }
+
+    /// The engine's loop, from an attempt that answered `tried`.
+    async fn retry_from<S, Req>(
+        &self,
+        call: &mut Call<'_>,
+        mut inner: S,
+        replay: P::Replay,
+        mut tried: Tried<S::Response, S::Error>,
+    ) -> Result<S::Response, BoxError>
+    where
+        S: Service<Req>,
+        S::Error: Into<BoxError> + fmt::Display,
+        C: ClassifyResult<S::Response, S::Error>,
+        N: Notify<Attempt<S::Response, S::Error>>,
+        P: ReplayRequest<Req>,
+    {
+        let site = &self.site;
         loop {
-            let attempt = self.attempt(&mut call, &mut inner, self.replay.request(&replay)).await;
-            let tried = Tried::new(attempt, &self.classify, true);
             // Bound apart from the sleep, like the closure API's loop: the
             // failed attempt is dropped before it.
-            let delay = match middleware::step(&mut call, site, tried, &self.notify) {
+            let delay = match middleware::step(call, site, tried, &self.notify) {
                 Ok(attempt) => return into_result(attempt),
                 Err(delay) => delay,
             };
             if !delay.is_zero() {
                 call.sleep(delay).await;
             }
+            let attempt = self.attempt(call, &mut inner, self.replay.request(&replay)).await;
+            tried = Tried::new(attempt, &self.classify, true);
         }
     }
 
