@@ -116,6 +116,7 @@ impl<Res, E> Tried<Res, E> {
     }
 
     /// Whether the attempt failed (see [`ClassifyResult::is_failure`]).
+    #[cfg(feature = "tower")]
     pub(crate) fn failed(&self) -> bool {
         self.failed
     }
@@ -166,6 +167,7 @@ pub(crate) fn step<Res, E: fmt::Display>(
 /// Hands to the engine an attempt it ends the call on: a success, or a
 /// failure whose verdict is [`Verdict::Stop`] (the only attempt of a request
 /// that cannot be sent again, see [`Tried::new`]).
+#[inline]
 pub(crate) fn step_last<Res, E: fmt::Display>(
     call: &mut Call<'_>,
     site: &CallSite,

@@ -49,7 +49,7 @@ use crate::closure::{Notify, Silent};
 use crate::engine::{Call, CallSite};
 use crate::middleware::{self, Tried};
 pub use crate::middleware::{Attempt, ClassifyResult};
-use crate::policy::RetryPolicy;
+use crate::policy_source::ToPolicy;
 use crate::stats::Stats;
 use crate::verdict::Verdict;
 
@@ -86,7 +86,7 @@ impl ClassifyResult<Response, Error> for RetryTransient {
 }
 
 /// Retries the requests of a `reqwest_middleware::ClientWithMiddleware`
-/// under a [`RetryPolicy`]; see the [module docs](self).
+/// under a [`RetryPolicy`](crate::RetryPolicy); see the [module docs](self).
 #[must_use = "a middleware does nothing until a client is built with it"]
 pub struct RetryMiddleware<C = RetryTransient, N = Silent> {
     /// Made from the settings below each time one changes, so that the
@@ -107,11 +107,13 @@ impl<C, N> fmt::Debug for RetryMiddleware<C, N> {
 }
 
 impl RetryMiddleware {
-    /// A middleware retrying under `policy` what [`RetryTransient`] calls
+    /// A middleware retrying under `policy` (a `RetryPolicy` or a
+    /// reference, `Box`, `Rc`, `Arc` of one) what [`RetryTransient`] calls
     /// transient, named `"reqwest"`, recording no statistics.
     ///
     /// See the [module docs](self) for an example.
-    pub fn new(policy: RetryPolicy) -> Self {
+    pub fn new(policy: impl ToPolicy) -> Self {
+        let policy = policy.to_policy();
         RetryMiddleware {
             site: CallSite::new("reqwest", policy),
             name: "reqwest",

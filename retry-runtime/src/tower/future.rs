@@ -139,7 +139,7 @@ where
                 FirstProj::Attempting { attempt } => Attempt::Returned(ready!(attempt.poll(cx))),
             };
             guard.armed = false;
-            let shared = Arc::clone(&guard.shared);
+            let shared = &guard.shared;
             let tried = Tried::new(attempt, &shared.classify, replay.is_some());
             let site = &shared.site;
             // A success, or a failure of a request sent once: the engine's
@@ -151,7 +151,7 @@ where
             // Failed, and may be retried: the engine's loop takes over from
             // this first attempt, with a clone of the service (it readies
             // the service before each attempt).
-            let inner = inner.clone();
+            let (inner, shared) = (inner.clone(), Arc::clone(shared));
             let future = Box::pin(async move { shared.retry_after_first(inner, retry, tried).await });
             kind.set(Kind::Boxed { future });
         }

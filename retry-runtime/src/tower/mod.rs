@@ -115,6 +115,7 @@ use crate::closure::{Notify, Silent};
 use crate::engine::{Call, CallSite};
 use crate::middleware::{self, Tried};
 use crate::policy::RetryPolicy;
+use crate::policy_source::ToPolicy;
 use crate::stats::Stats;
 
 pub use classify::RetryErrors;
@@ -158,17 +159,22 @@ pub struct RetryLayer<C = RetryErrors, N = Silent, P = CloneRequest> {
 }
 
 impl RetryLayer {
-    /// A layer retrying under `policy` (its `deadline` included), every `Err`
+    /// A layer retrying under `policy` (its `deadline` included; a
+    /// `RetryPolicy` or a reference, `Box`, `Rc`, `Arc` of one), every `Err`
     /// retried, named `"tower"`, recording no statistics.
     ///
     /// ```
-    /// let layer = retry_runtime::tower::RetryLayer::new(retry_runtime::RetryPolicy::new());
+    /// use std::sync::Arc;
+    /// use retry_runtime::{tower::RetryLayer, RetryPolicy};
+    ///
+    /// let configured = Arc::new(RetryPolicy::new().max_attempts(5));
+    /// let layer = RetryLayer::new(&configured);
     /// # let _ = layer;
     /// ```
-    pub fn new(policy: RetryPolicy) -> Self {
+    pub fn new(policy: impl ToPolicy) -> Self {
         RetryLayer {
             name: "tower",
-            policy,
+            policy: policy.to_policy(),
             stats: None,
             budget: None,
             breaker: None,
