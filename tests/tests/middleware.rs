@@ -457,3 +457,22 @@ async fn a_call_dropped_during_its_first_attempt_is_recorded_as_cancelled() {
     let stats = STATS.snapshot();
     assert_eq!((stats.calls, stats.attempts, stats.cancelled), (1, 1, 1));
 }
+
+#[tokio::test(start_paused = true)]
+async fn the_policys_deadline_bounds_the_layers_retries() {
+    let down = Counter::new(|_| Duration::ZERO, |_| true);
+    let calls = down.calls.clone();
+    let policy = RetryPolicy::new()
+        .max_attempts(10)
+        .base(Duration::from_secs(1))
+        .jitter(retry_runtime::Jitter::None)
+        .deadline(Duration::from_secs(5));
+    let service = ServiceBuilder::new().layer(RetryLayer::new(policy)).service(down);
+
+    let started = tokio::time::Instant::now();
+    assert!(service.oneshot("get").await.is_err());
+
+    // Sleeps of 1 s and 2 s fit in 5 s; a third of 4 s would not.
+    assert_eq!(calls.load(Relaxed), 3);
+    assert_eq!(started.elapsed(), Duration::from_secs(3));
+}
