@@ -73,7 +73,9 @@
 //! sent once and not retried, like tower's `Policy::clone_request` returning
 //! `None`; its failure is still counted. For tonic channels,
 //! [`BufferGrpcBody`] (feature `tonic`) keeps the encoded message of a unary
-//! or finite call and sends it again; a streaming call is sent once.
+//! or finite call and sends it again; a streaming call is sent once. (A
+//! channel wrapped without it does not compile: "the trait bound
+//! `tonic::body::Body: Clone` is not satisfied".)
 //!
 //! # Readiness, errors and futures
 //!

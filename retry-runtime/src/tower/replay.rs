@@ -29,6 +29,10 @@ use std::future::{Ready, ready};
 /// }
 /// # let _ = Shared;
 /// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot copy requests of type `{Req}` for each attempt",
+    note = "the default, `CloneRequest`, needs `{Req}: Clone`; for a tonic channel, whose request body is a stream, use `.replay(BufferGrpcBody::default())`"
+)]
 pub trait ReplayRequest<Req> {
     /// What is kept between attempts.
     type Replay;
