@@ -24,6 +24,21 @@ use crate::engine::Call;
 use crate::middleware::{self, Attempt, ClassifyResult, Tried};
 
 /// The response future of a [`RetryService`](super::RetryService).
+///
+/// ```
+/// use retry_runtime::tower::{RetryLayer, ResponseFuture};
+/// use retry_runtime::RetryPolicy;
+/// use tower::{Layer, Service};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let measure = tower::service_fn(|name: &'static str| async move { Ok::<_, std::io::Error>(name.len()) });
+/// let mut service = RetryLayer::new(RetryPolicy::new()).layer(measure);
+/// std::future::poll_fn(|cx| service.poll_ready(cx)).await.unwrap();
+/// let future: ResponseFuture<_, _, _, _, _> = service.call("orders");
+/// assert_eq!(future.await.unwrap(), 6);
+/// # }
+/// ```
 #[pin_project(project = ResponseProj)]
 pub struct ResponseFuture<S, Req, C, N, P>
 where

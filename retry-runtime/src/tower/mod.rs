@@ -344,6 +344,19 @@ impl<S, C: Clone, N: Clone, P: Clone> Layer<S> for RetryLayer<C, N, P> {
 }
 
 /// A service whose calls are retried: made by [`RetryLayer`].
+///
+/// ```
+/// use retry_runtime::tower::{RetryLayer, RetryService};
+/// use retry_runtime::RetryPolicy;
+/// use tower::{Layer, ServiceExt};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let measure = tower::service_fn(|name: &'static str| async move { Ok::<_, std::io::Error>(name.len()) });
+/// let service: RetryService<_> = RetryLayer::new(RetryPolicy::new()).layer(measure);
+/// assert_eq!(service.oneshot("inventory").await.unwrap(), 9);
+/// # }
+/// ```
 #[derive(Debug)]
 pub struct RetryService<S, C = RetryErrors, N = Silent, P = CloneRequest> {
     inner: S,
