@@ -16,8 +16,12 @@
 # Each profile builds in its own target directory (target/callgrind-<profile>,
 # `target` itself for release), so switching does not rebuild the others.
 #
-# Usage: [PROFILE=release|thin-lto|fat-lto|all] scripts/callgrind.sh [row-filter]
+# BENCH picks the benchmark: overhead (the default, default features) or
+# middleware (the tower layer against tower::retry, built with `--features tower`).
+#
+# Usage: [PROFILE=release|thin-lto|fat-lto|all] [BENCH=overhead|middleware] scripts/callgrind.sh [row-filter]
 #        e.g. PROFILE=all LOW=200 HIGH=2200 scripts/callgrind.sh happy/sync
+#             BENCH=middleware scripts/callgrind.sh
 # Needs: valgrind. LOW/HIGH may be set in the environment (default 1000/11000).
 set -euo pipefail
 
@@ -26,6 +30,16 @@ LOW=${LOW:-1000}
 HIGH=${HIGH:-11000}
 FILTER=${1:-}
 PROFILE=${PROFILE:-release}
+BENCH=${BENCH:-overhead}
+
+case "$BENCH" in
+    overhead) FEATURES=() ;;
+    middleware) FEATURES=(--features tower) ;;
+    *)
+        echo "BENCH must be overhead or middleware (got $BENCH)" >&2
+        exit 2
+        ;;
+esac
 
 case "$PROFILE" in
     all) PROFILES=(release thin-lto fat-lto) ;;
@@ -46,15 +60,15 @@ build() { # profile
         fat-lto) settings=(CARGO_PROFILE_BENCH_LTO=fat CARGO_PROFILE_BENCH_CODEGEN_UNITS=1
             CARGO_TARGET_DIR=target/callgrind-fat-lto) ;;
     esac
-    env "${settings[@]}" cargo bench -p retry-runtime --bench overhead --no-run --message-format=json 2>/dev/null |
-        sed -n 's/.*"executable":"\([^"]*overhead[^"]*\)".*/\1/p' | tail -n 1
+    env "${settings[@]}" cargo bench -p retry-runtime "${FEATURES[@]}" --bench "$BENCH" --no-run --message-format=json 2>/dev/null |
+        sed -n "s/.*\"executable\":\"\([^\"]*$BENCH[^\"]*\)\".*/\1/p" | tail -n 1
 }
 
 BINS=()
 for profile in "${PROFILES[@]}"; do
     bin=$(build "$profile")
     if [[ -z "$bin" ]]; then
-        echo "could not build the overhead benchmark ($profile)" >&2
+        echo "could not build the $BENCH benchmark ($profile)" >&2
         exit 1
     fi
     BINS+=("$bin")
