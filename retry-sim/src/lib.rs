@@ -1,6 +1,6 @@
 //! A deterministic thundering-herd simulator that drives the real delay schedule.
 //!
-//! Two scenarios, both in virtual time (an event queue, no sleeping) with
+//! Three scenarios, all in virtual time (an event queue, no sleeping) with
 //! seeded randomness, so a run is reproducible to the nanosecond:
 //!
 //! - [`contention`]: the optimistic-concurrency model of the AWS Architecture
@@ -14,6 +14,13 @@
 //!   after recovery. [`Outage::run_with_budget`] runs it with every retry
 //!   paid from one shared [`RetryBudget`](retry_runtime::RetryBudget), as the
 //!   `#[retry]` loop pays it, so a refused client gives up.
+//! - [`TailLatency`]: the setting of "The Tail at Scale" (Dean and Barroso,
+//!   2013). A server answers most requests fast and a few very slowly; each
+//!   call either waits, or hedges ([`Hedge`]): after a delay without an
+//!   answer it sends another copy, the first answer wins and the rest are
+//!   cancelled. It reports the completion-time percentiles, the load (copies
+//!   per call) and the server time, optionally with the extra copies paid
+//!   from a shared [`RetryBudget`](retry_runtime::RetryBudget).
 //!
 //! Each simulated client owns one [`RetryPolicy::schedule_seeded`] iterator:
 //! the same code that computes the sleeps of a `#[retry]` function, not a
@@ -64,6 +71,7 @@
 
 mod contention;
 mod events;
+mod latency;
 mod outage;
 
 use std::time::Duration;
@@ -71,6 +79,7 @@ use std::time::Duration;
 use retry_runtime::{Backoff, Jitter, RetryPolicy};
 
 pub use contention::{Mean, Run, contention, contention_mean};
+pub use latency::{Hedge, LatencyRun, LatencyTable, TailLatency};
 pub use outage::{BUCKET, Outage, OutageRun};
 
 /// A named retry policy, as one row of the study.
