@@ -15,8 +15,8 @@
 //!   hedging at the p95 and at the p50, with and without a retry budget.
 //!
 //! Run it with `cargo run --release -p examples --example herd`. The tables
-//! (standard output) are the same on every run; the time the grid took goes
-//! to standard error.
+//! (standard output) are the same on every run; the time the grid and the
+//! tail-latency runs took goes to standard error.
 
 use std::error::Error;
 use std::ops::Range;
@@ -100,7 +100,14 @@ fn main() -> Result<(), Box<dyn Error>> {
     );
     print_outage_table(&strategies, &runs, &budgeted);
 
+    let started = Instant::now();
     let latency = latency_table();
+    eprintln!(
+        "Tail-latency runs ({} strategies × {} calls) took {:.0} ms",
+        latency.rows.len(),
+        TailLatency::PAPER.calls,
+        started.elapsed().as_secs_f64() * 1000.0
+    );
     println!(
         "\nTail latency: {} calls, one per {:?}; each copy takes ~{:?} ({:.0} %) or ~{:?} ({:.0} %)",
         TailLatency::PAPER.calls,
