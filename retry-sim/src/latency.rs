@@ -152,7 +152,7 @@ impl TailLatency {
         let mut completions: Vec<Duration> = Vec::with_capacity(calls.len());
         for call in calls {
             let (start, done) = (arrival(call), answered[call as usize]);
-            completions.push(Duration::from_nanos(done - start));
+            completions.push(Duration::from_nanos(done.saturating_sub(start)));
             // Each copy works until it answers or until the call is answered
             // and it is cancelled: cancelled work counts up to the cancellation.
             for copy in 0..copies[call as usize] {
@@ -219,7 +219,8 @@ impl Sampler {
 pub struct Hedge {
     /// How long to wait for an answer before starting the next copy.
     pub delay: Duration,
-    /// The most copies a call starts, the first included (1: no hedging).
+    /// The most copies a call starts, the first included (1: no hedging;
+    /// 0 counts as 1, since every call sends its first copy).
     pub max_attempts: u32,
 }
 
