@@ -155,7 +155,7 @@ fn density(x: f64) -> f64 {
 
 impl Ziggurat {
     /// The tables, computed once per process.
-    fn normal() -> &'static Ziggurat {
+    pub(super) fn normal() -> &'static Ziggurat {
         static TABLES: std::sync::OnceLock<Ziggurat> = std::sync::OnceLock::new();
         TABLES.get_or_init(Ziggurat::new)
     }
@@ -172,7 +172,8 @@ impl Ziggurat {
         Ziggurat { x, f: x.map(density) }
     }
 
-    fn sample(&self, random: &mut SmallRng) -> f64 {
+    /// One draw of Normal(0, 1).
+    pub(super) fn sample(&self, random: &mut SmallRng) -> f64 {
         loop {
             let bits: u64 = random.random();
             // The low 8 bits pick the layer, the high 53 the point: independent.

@@ -1,6 +1,6 @@
 //! A deterministic thundering-herd simulator that drives the real delay schedule.
 //!
-//! Two scenarios, both in virtual time (an event queue, no sleeping) with
+//! Three scenarios, all in virtual time (an event queue, no sleeping) with
 //! seeded randomness, so a run is reproducible to the nanosecond:
 //!
 //! - [`contention`]: the optimistic-concurrency model of the AWS Architecture
@@ -14,16 +14,24 @@
 //!   after recovery. [`Outage::run_with_budget`] runs it with every retry
 //!   paid from one shared [`RetryBudget`](retry_runtime::RetryBudget), as the
 //!   `#[retry]` loop pays it, so a refused client gives up.
+//! - [`TailLatency`]: the setting of "The Tail at Scale" (Dean and Barroso,
+//!   2013). A server answers most requests fast and a few very slowly; each
+//!   call either waits, or hedges ([`Hedge`]): after a delay without an
+//!   answer it sends another copy, the first answer wins and the rest are
+//!   cancelled. It reports the completion-time percentiles, the load (copies
+//!   per call) and the server time, optionally with the extra copies paid
+//!   from a shared [`RetryBudget`](retry_runtime::RetryBudget).
 //!
-//! Each simulated client owns one [`RetryPolicy::schedule_seeded`] iterator:
-//! the same code that computes the sleeps of a `#[retry]` function, not a
-//! copy of the formulas; likewise the budget is the real one, asked with the
-//! virtual time.
+//! In the retry scenarios each simulated client owns one
+//! [`RetryPolicy::schedule_seeded`] iterator: the same code that computes the
+//! sleeps of a `#[retry]` function, not a copy of the formulas; likewise the
+//! budget, in all three, is the real one, asked with the virtual time.
 //!
 //! A run allocates only its per-client state and queue up front, and handles
-//! each event with one pass down a binary heap; network delays come from a
-//! ziggurat sampler. The 6 000 trials of the example's contention grid take
-//! well under a second in release.
+//! each event with one pass down a binary heap; network delays and service
+//! times come from a ziggurat sampler. The 6 000 trials of the example's
+//! contention grid take well under a second in release, the six 100 000-call
+//! tail-latency runs about 0.15 s.
 //!
 //! # Mapping to the study
 //!
@@ -47,7 +55,7 @@
 //! ```
 //! use std::time::Duration;
 //! use retry_runtime::RetryBudget;
-//! use retry_sim::{Outage, Strategy, contention_mean};
+//! use retry_sim::{Hedge, Outage, Strategy, TailLatency, contention_mean};
 //!
 //! let [_, exponential, full, ..] = Strategy::study();
 //! let slow = contention_mean(&exponential, 20, 5, 1);
@@ -57,6 +65,11 @@
 //! let outage = Outage { clients: 500, outage: Duration::from_secs(5), admitted_per_bucket: 10, round_trip: Duration::from_millis(20) };
 //! let budgeted = outage.run_with_budget(&full, 1, &RetryBudget::new());
 //! assert!(budgeted.amplification() < 1.5 && outage.run(&full, 1).amplification() > 5.0);
+//!
+//! let server = TailLatency { calls: 10_000, ..TailLatency::PAPER };
+//! let plain = server.run(Hedge::NONE, 1);
+//! let hedged = server.run(Hedge::after(plain.percentile(95.0)), 1);
+//! assert!(hedged.percentile(99.0) * 10 < plain.percentile(99.0) && hedged.load() < 1.06);
 //! ```
 
 #![forbid(unsafe_code)]
@@ -64,6 +77,7 @@
 
 mod contention;
 mod events;
+mod latency;
 mod outage;
 
 use std::time::Duration;
@@ -71,6 +85,7 @@ use std::time::Duration;
 use retry_runtime::{Backoff, Jitter, RetryPolicy};
 
 pub use contention::{Mean, Run, contention, contention_mean};
+pub use latency::{Hedge, LatencyRun, LatencyTable, TailLatency};
 pub use outage::{BUCKET, Outage, OutageRun};
 
 /// A named retry policy, as one row of the study.
