@@ -31,6 +31,7 @@ pub(crate) const KEYS: &[&str] = &[
     "timeout",
     "sleep",
     "attempt",
+    "fallback",
     "crate",
 ];
 const BACKOFFS: &[&str] = &["exponential", "linear", "fixed"];
@@ -94,6 +95,8 @@ pub(crate) struct Args {
     pub(crate) timeout: Option<Given<Duration>>,
     pub(crate) sleep: Option<Given<Expr>>,
     pub(crate) attempt: Option<Given<Ident>>,
+    /// `fallback = expr`: called with the error the call would return.
+    pub(crate) fallback: Option<Given<Expr>>,
 }
 
 /// One `key = value` or `key(list)` as written, before its value is understood.
@@ -190,6 +193,10 @@ impl Args {
                     }
                     "sleep" => {
                         set(&mut self.sleep, &key, expr, errors);
+                        Ok(())
+                    }
+                    "fallback" => {
+                        set(&mut self.fallback, &key, expr, errors);
                         Ok(())
                     }
                     "attempt" => attempt_name(value).map(|v| set(&mut self.attempt, &key, v, errors)),

@@ -90,6 +90,8 @@ fn expand(args: &Args, retry_fn: &RetryFn) -> TokenStream {
     };
     let timer = Timer::new(args, retry_fn, &names, &policy);
     let (bind_origin, bind_attempt) = attempt_context(args, &names);
+    let fallback = Fallback::new(args, retry_fn.flavor, &names, &output_type);
+    let exit = &fallback.exit;
     let clones = args.clone.iter().flat_map(|c| &c.value);
     let clones = quote!(#(let #clones = ::core::clone::Clone::clone(&#clones);)*);
     let admit = args.breaker.as_ref().map(|breaker| {
@@ -100,30 +102,32 @@ fn expand(args: &Args, retry_fn: &RetryFn) -> TokenStream {
         let refused = internal("__retry_refused");
         quote_spanned! {at=>
             if let ::core::result::Result::Err(#refused) = #call.admit(&#site, <#output_type as #private::RetryOutcome>::circuit_open) {
-                return #refused;
+                #exit #refused;
             }
         }
     });
     let attempt = run_attempt(args, retry_fn.flavor, &names, &block, &output_type);
     let step = step(args, private, span, [call, site, result], &policy);
     let Timer { bind: bind_sleeper, start, sleep } = timer;
+    let Fallback { bind_result, finish, .. } = &fallback;
     let body = quote_spanned! {span=>
         #site_item
         #bind_policy
         #bind_sleeper
         let mut #call = #start;
         #bind_origin
-        loop {
+        #bind_result loop {
             #clones
             #admit
             #bind_attempt
             let #result = #attempt;
             let #delay = match #step {
-                #private::Step::Return(#result) => return #result,
+                #private::Step::Return(#result) => #exit #result,
                 #private::Step::Sleep(#delay) => #delay,
             };
             #sleep
         }
+        #finish
     };
     // After `#[async_trait]`, the loop runs inside its boxed async block,
     // after the arguments are bound.
@@ -230,6 +234,58 @@ impl Timer {
             // The delay is bound apart from the sleep: a result held across
             // the sleep would make the future non-`Send` for a non-`Send` error.
             sleep: quote_spanned!(at=> if !#delay.is_zero() { #call.sleep_on(&#sleeper, #delay).await; }),
+        }
+    }
+}
+
+/// How the loop hands back the call's result. Without `fallback`, each end
+/// (a refused admission, a `Step::Return`) is `return result`, as it always
+/// was. With it, each end `break`s out of the loop with its result, and one
+/// place after the loop asks the engine (`Call::fall_back`) whether the
+/// result is an error to hand to the fallback: every way a call can end
+/// goes through it, and the user's expression is quoted once.
+struct Fallback {
+    /// `return` or `break`.
+    exit: TokenStream,
+    /// `let __retry_result =` before the loop, with a fallback.
+    bind_result: TokenStream,
+    /// The `match` after the loop, with a fallback.
+    finish: TokenStream,
+}
+
+impl Fallback {
+    fn new(args: &Args, flavor: Flavor, names: &Names, output_type: &syn::Type) -> Self {
+        let Names { span, call, result, .. } = names;
+        let span = *span;
+        let Some(given) = &args.fallback else {
+            return Fallback {
+                exit: quote_spanned!(span=> return),
+                bind_result: TokenStream::new(),
+                finish: TokenStream::new(),
+            };
+        };
+        let expr = &given.value;
+        // Located on the expression: a fallback of the wrong signature is
+        // reported there, once (the helper's bound names the return type).
+        let at = expr.span();
+        let private = respan(names.private.clone(), at);
+        let output_type = respan(output_type.to_token_stream(), at);
+        let error = names.internal("__retry_error");
+        let fall_back = if flavor == Flavor::Sync {
+            quote_spanned!(at=> #private::fallback::<#output_type, _>(#expr, #error))
+        } else {
+            quote_spanned!(at=> #private::fallback_async::<#output_type, _, _>(#expr, #error).await)
+        };
+        Fallback {
+            exit: quote_spanned!(span=> break),
+            bind_result: quote_spanned!(span=> let #result =),
+            finish: quote_spanned! {span=>
+                ;
+                match #call.fall_back(#result) {
+                    ::core::result::Result::Ok(#result) => #result,
+                    ::core::result::Result::Err(#error) => #fall_back,
+                }
+            },
         }
     }
 }

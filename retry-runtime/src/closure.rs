@@ -4,6 +4,7 @@ use crate::attempt::{Attempt, Origin};
 use crate::describe;
 use crate::engine::{Call, CallSite, Step};
 use crate::event::RetryEvent;
+use crate::fallback::{FallBackTo, Fallback, FallbackAsync, NoFallback};
 use crate::policy::RetryPolicy;
 use crate::sleep::{DefaultSleeper, Sleeper};
 use crate::verdict::{IntoVerdict, Verdict};
@@ -161,12 +162,13 @@ impl<F: FnMut(Attempt) -> R, R> Operation for WithAttempt<F> {
 /// ```
 #[derive(Debug)]
 #[must_use = "a retried operation does nothing until `call` runs it"]
-pub struct Retry<Op, C = RetryAll, N = Silent> {
+pub struct Retry<Op, C = RetryAll, N = Silent, F = NoFallback> {
     policy: RetryPolicy,
     operation: Op,
     classify: C,
     notify: N,
     function: &'static str,
+    fallback: F,
 }
 
 /// The async form of [`Retry`], built by [`RetryPolicy::retry_async`]:
@@ -191,8 +193,8 @@ pub struct Retry<Op, C = RetryAll, N = Silent> {
 /// ```
 #[derive(Debug)]
 #[must_use = "a retried operation does nothing until `call` runs it"]
-pub struct RetryAsync<Op, C = RetryAll, N = Silent, S = DefaultSleeper> {
-    inner: Retry<Op, C, N>,
+pub struct RetryAsync<Op, C = RetryAll, N = Silent, S = DefaultSleeper, F = NoFallback> {
+    inner: Retry<Op, C, N, F>,
     sleeper: S,
 }
 
@@ -269,23 +271,24 @@ impl RetryPolicy {
 
 impl<Op> Retry<Op> {
     fn new(policy: RetryPolicy, operation: Op) -> Self {
-        Retry { policy, operation, classify: RetryAll, notify: Silent, function: "closure" }
+        Retry { policy, operation, classify: RetryAll, notify: Silent, function: "closure", fallback: NoFallback }
     }
 }
 
-impl<Op, C, N> Retry<Op, C, N> {
-    fn with_classifier<C2>(self, classify: C2) -> Retry<Op, C2, N> {
-        Retry { policy: self.policy, operation: self.operation, classify, notify: self.notify, function: self.function }
+impl<Op, C, N, F> Retry<Op, C, N, F> {
+    fn with_classifier<C2>(self, classify: C2) -> Retry<Op, C2, N, F> {
+        let Retry { policy, operation, notify, function, fallback, .. } = self;
+        Retry { policy, operation, classify, notify, function, fallback }
     }
 
-    fn with_hook<N2>(self, notify: N2) -> Retry<Op, C, N2> {
-        Retry {
-            policy: self.policy,
-            operation: self.operation,
-            classify: self.classify,
-            notify,
-            function: self.function,
-        }
+    fn with_hook<N2>(self, notify: N2) -> Retry<Op, C, N2, F> {
+        let Retry { policy, operation, classify, function, fallback, .. } = self;
+        Retry { policy, operation, classify, notify, function, fallback }
+    }
+
+    fn with_fallback<F2>(self, fallback: F2) -> Retry<Op, C, N, F2> {
+        let Retry { policy, operation, classify, notify, function, .. } = self;
+        Retry { policy, operation, classify, notify, function, fallback }
     }
 
     /// Names the operation in [`RetryEvent::function`].
@@ -308,7 +311,7 @@ impl<Op, C, N> Retry<Op, C, N> {
     }
 }
 
-impl<Op, C, N, T, E> Retry<Op, C, N>
+impl<Op, C, N, F, T, E> Retry<Op, C, N, F>
 where
     Op: Operation<Output = Result<T, E>>,
 {
@@ -322,27 +325,45 @@ where
     ///     .call();
     /// assert_eq!((result, calls), (Err("permission denied"), 1));
     /// ```
-    pub fn when<V: IntoVerdict, F: Fn(&E) -> V>(self, classify: F) -> Retry<Op, F, N> {
+    pub fn when<V: IntoVerdict, K: Fn(&E) -> V>(self, classify: K) -> Retry<Op, K, N, F> {
         self.with_classifier(classify)
     }
 
     /// Calls `hook` before each sleep (see [`Notify`] for an example).
-    pub fn on_retry<F: Fn(&RetryEvent<'_, E>)>(self, hook: F) -> Retry<Op, C, F> {
+    pub fn on_retry<H: Fn(&RetryEvent<'_, E>)>(self, hook: H) -> Retry<Op, C, H, F> {
         self.with_hook(hook)
+    }
+
+    /// Returns `fallback(error)` instead of the error the call would
+    /// return, however it ended (out of attempts or time, a permanent
+    /// error, refused by the budget).
+    ///
+    /// ```
+    /// let mut calls = 0;
+    /// let answer: Result<&str, &str> = retry_runtime::RetryPolicy::new()
+    ///     .retry(|| { calls += 1; Err("permission denied") })
+    ///     .when(|_| false)
+    ///     .fallback(|error| if error == "permission denied" { Ok("guest") } else { Err(error) })
+    ///     .call();
+    /// assert_eq!((answer, calls), (Ok("guest"), 1));
+    /// ```
+    pub fn fallback<G: FnOnce(E) -> Result<T, E>>(self, fallback: G) -> Retry<Op, C, N, FallBackTo<G>> {
+        self.with_fallback(FallBackTo(fallback))
     }
 
     /// Runs the operation until it succeeds, fails permanently, or runs out of
     /// attempts or time; returns the last result.
     ///
     /// # Errors
-    /// The last attempt's error, unchanged.
+    /// The last attempt's error, unchanged, or the [`fallback`](Self::fallback)'s.
     #[inline]
     pub fn call(self) -> Result<T, E>
     where
         C: Classify<E>,
         N: Notify<E>,
+        F: Fallback<T, E>,
     {
-        let Retry { policy, mut operation, classify, notify, function } = self;
+        let Retry { policy, mut operation, classify, notify, function, fallback } = self;
         let site = CallSite::new(function, policy);
         let mut call = Call::sync(&site, site.policy());
         loop {
@@ -356,14 +377,19 @@ where
                 describe::by_type_name,
             );
             match step {
-                Step::Return(result) => return result,
+                Step::Return(result) => {
+                    return match call.fall_back(result) {
+                        Ok(result) => result,
+                        Err(error) => fallback.fall_back(error),
+                    };
+                }
                 Step::Sleep(delay) => call.sleep_blocking(delay),
             }
         }
     }
 }
 
-impl<Op, C, N, S> RetryAsync<Op, C, N, S> {
+impl<Op, C, N, S, F> RetryAsync<Op, C, N, S, F> {
     /// Names the operation in [`RetryEvent::function`].
     pub fn named(self, function: &'static str) -> Self {
         RetryAsync { inner: self.inner.named(function), sleeper: self.sleeper }
@@ -392,38 +418,61 @@ impl<Op, C, N, S> RetryAsync<Op, C, N, S> {
     /// assert_eq!(result, Err("down"));
     /// assert_eq!(*slept.borrow(), [Duration::from_secs(1), Duration::from_secs(2)]);
     /// ```
-    pub fn sleep<S2: Sleeper>(self, sleeper: S2) -> RetryAsync<Op, C, N, S2> {
+    pub fn sleep<S2: Sleeper>(self, sleeper: S2) -> RetryAsync<Op, C, N, S2, F> {
         RetryAsync { inner: self.inner, sleeper }
     }
 }
 
-impl<Op, C, N, S, Fut, T, E> RetryAsync<Op, C, N, S>
+impl<Op, C, N, S, F, Fut, T, E> RetryAsync<Op, C, N, S, F>
 where
     Op: Operation<Output = Fut>,
     Fut: Future<Output = Result<T, E>>,
 {
     /// Retries only the errors `classify` calls transient (`true` or a retrying [`Verdict`]).
-    pub fn when<V: IntoVerdict, F: Fn(&E) -> V>(self, classify: F) -> RetryAsync<Op, F, N, S> {
+    pub fn when<V: IntoVerdict, K: Fn(&E) -> V>(self, classify: K) -> RetryAsync<Op, K, N, S, F> {
         RetryAsync { inner: self.inner.with_classifier(classify), sleeper: self.sleeper }
     }
 
     /// Calls `hook` before each sleep.
-    pub fn on_retry<F: Fn(&RetryEvent<'_, E>)>(self, hook: F) -> RetryAsync<Op, C, F, S> {
+    pub fn on_retry<H: Fn(&RetryEvent<'_, E>)>(self, hook: H) -> RetryAsync<Op, C, H, S, F> {
         RetryAsync { inner: self.inner.with_hook(hook), sleeper: self.sleeper }
+    }
+
+    /// Awaits `fallback(error)` and returns it instead of the error the call
+    /// would return, however it ended.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() {
+    /// let answer = retry_runtime::RetryPolicy::new()
+    ///     .retry_async(|| async { Err::<u32, _>("down") })
+    ///     .fallback(|_error| async { Ok(0) })
+    ///     .call()
+    ///     .await;
+    /// assert_eq!(answer, Ok(0));
+    /// # }
+    /// ```
+    pub fn fallback<G, GFut>(self, fallback: G) -> RetryAsync<Op, C, N, S, FallBackTo<G>>
+    where
+        G: FnOnce(E) -> GFut,
+        GFut: Future<Output = Result<T, E>>,
+    {
+        RetryAsync { inner: self.inner.with_fallback(FallBackTo(fallback)), sleeper: self.sleeper }
     }
 
     /// Runs the operation until it succeeds, fails permanently, or runs out of
     /// attempts or time; returns the last result.
     ///
     /// # Errors
-    /// The last attempt's error, unchanged.
+    /// The last attempt's error, unchanged, or the [`fallback`](Self::fallback)'s.
     pub async fn call(self) -> Result<T, E>
     where
         C: Classify<E>,
         N: Notify<E>,
         S: Sleeper,
+        F: FallbackAsync<T, E>,
     {
-        let RetryAsync { inner: Retry { policy, mut operation, classify, notify, function }, sleeper } = self;
+        let RetryAsync { inner: Retry { policy, mut operation, classify, notify, function, fallback }, sleeper } = self;
         let site = CallSite::new(function, policy);
         let mut call = Call::asynchronous(&site, site.policy(), &sleeper);
         loop {
@@ -438,7 +487,12 @@ where
                 |event| notify.notify(event),
                 describe::by_type_name,
             ) {
-                Step::Return(result) => return result,
+                Step::Return(result) => {
+                    return match call.fall_back(result) {
+                        Ok(result) => result,
+                        Err(error) => fallback.fall_back(error).await,
+                    };
+                }
                 Step::Sleep(delay) => delay,
             };
             if !delay.is_zero() {

@@ -134,6 +134,12 @@ pub trait RetryOutcome: Sized {
     /// The error of a failed attempt, `None` on success.
     fn failure(&self) -> Option<&Self::Error>;
 
+    /// The error of a failed call, taken out for a `fallback`; `Ok(self)` on success.
+    ///
+    /// # Errors
+    /// The call's error.
+    fn into_failure(self) -> Result<Self, Self::Error>;
+
     /// The result of a call an open circuit breaker refused:
     /// `Err(E::from(CircuitOpen))`.
     fn circuit_open(open: CircuitOpen) -> Self
@@ -152,6 +158,14 @@ impl<T, E> RetryOutcome for Result<T, E> {
     #[inline]
     fn failure(&self) -> Option<&E> {
         self.as_ref().err()
+    }
+
+    #[inline]
+    fn into_failure(self) -> Result<Self, E> {
+        match self {
+            Ok(value) => Ok(Ok(value)),
+            Err(error) => Err(error),
+        }
     }
 
     #[inline]
@@ -475,6 +489,22 @@ impl<'a> Call<'a> {
             stats.record_timeout();
         }
         timed_out(TimedOut::after(limit))
+    }
+
+    /// The call has its `result` (a success, or the error it would return,
+    /// whichever way it ended: refused, exhausted, permanent, out of time or
+    /// budget); a function with a `fallback` asks here whether to call it.
+    /// An error is taken out for the fallback and the fallback counted in
+    /// the statistics, logs and metrics.
+    ///
+    /// # Errors
+    /// The error the fallback is called with.
+    pub fn fall_back<R: RetryOutcome>(&self, result: R) -> Result<R, R::Error> {
+        let error = result.into_failure();
+        if error.is_err() {
+            observe::fell_back(self.site.stats(), self.site.function());
+        }
+        error
     }
 
     /// What the attempts of this call share, for [`Call::attempt`]: read

@@ -249,6 +249,26 @@
 //! assert!(keys.iter().all(|key| *key == keys[0]));
 //! ```
 //!
+//! ## `fallback`: the last answer
+//!
+//! `fallback = expr` is called with the error the call would otherwise
+//! return, however it ended (attempts exhausted, a permanent error, the
+//! deadline, a budget refusal, an open breaker, a timed-out last attempt),
+//! and its result is returned instead: `FnOnce(E) -> Result<T, E>`, or for
+//! an async fn `FnOnce(E) -> impl Future<Output = Result<T, E>>`. The
+//! statistics count it in [`stats::FunctionStats::fallbacks`].
+//!
+//! ```
+//! use retry_runtime::retry;
+//!
+//! #[retry(max = 3, base = "1ms", fallback = |_error| Ok(String::from("cached")))]
+//! fn price(_sku: &str) -> Result<String, &'static str> {
+//!     Err("503")
+//! }
+//!
+//! assert_eq!(price("sku-1").as_deref(), Ok("cached"));
+//! ```
+//!
 //! ## `#[async_trait]` methods
 //!
 //! `#[retry]` on a method of an `#[async_trait]` impl (or a default method
@@ -419,6 +439,7 @@ mod describe;
 mod duration;
 mod engine;
 mod event;
+mod fallback;
 mod jitter;
 #[cfg(feature = "opentelemetry")]
 #[cfg_attr(docsrs, doc(cfg(feature = "opentelemetry")))]
@@ -445,6 +466,7 @@ pub mod __private {
     pub use crate::backoff::Backoff;
     pub use crate::describe::{Describe, DescribeAny, DescribeDebug, DescribeDisplay};
     pub use crate::engine::{Call, CallSite, RetryOutcome, Step, attempt, attempt_async};
+    pub use crate::fallback::{fallback, fallback_async};
     pub use crate::jitter::Jitter;
     pub use crate::policy::RetryPolicy;
     pub use crate::sleep::{DefaultSleeper, checked as sleeper, default_sleeper};
@@ -460,6 +482,9 @@ pub use closure::{Classify, Notify, Retry, RetryAll, RetryAsync, Silent};
 #[doc(hidden)]
 pub use closure::{Operation, Plain, WithAttempt};
 pub use event::RetryEvent;
+#[doc(hidden)]
+pub use fallback::FallBackTo;
+pub use fallback::{Fallback, FallbackAsync, NoFallback};
 pub use jitter::Jitter;
 pub use policy::{PolicyError, RetryPolicy};
 pub use policy_source::ToPolicy;

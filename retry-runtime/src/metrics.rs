@@ -5,6 +5,7 @@
 //! | `retry.attempts` | counter | `{attempt}` | `retry.function` |
 //! | `retry.successes` | counter | `{call}` | `retry.function` |
 //! | `retry.failures` | counter | `{call}` | `retry.function`, `retry.outcome` (`exhausted`, `non_retryable`, `budget_refused`, `circuit_open` or `cancelled`) |
+//! | `retry.fallbacks` | counter | `{call}` | `retry.function` |
 //! | `retry.backoff_duration` | histogram | `s` | `retry.function` |
 //!
 //! The instruments are created on first use, from the meter given to
@@ -28,6 +29,7 @@ struct Instruments {
     attempts: Counter<u64>,
     successes: Counter<u64>,
     failures: Counter<u64>,
+    fallbacks: Counter<u64>,
     backoff: Histogram<f64>,
 }
 
@@ -67,6 +69,11 @@ fn instruments(meter: &Meter) -> Instruments {
             .with_description("Calls of retried functions that failed for good")
             .with_unit("{call}")
             .build(),
+        fallbacks: meter
+            .u64_counter("retry.fallbacks")
+            .with_description("Failed calls of retried functions that returned their fallback's result")
+            .with_unit("{call}")
+            .build(),
         backoff: meter
             .f64_histogram("retry.backoff_duration")
             .with_description("Delays slept between attempts")
@@ -103,4 +110,9 @@ pub(crate) fn ended(function: &'static str, outcome: &'static str, unrecorded: u
     } else {
         instruments.failures.add(1, &[function, KeyValue::new("retry.outcome", outcome)]);
     }
+}
+
+/// A failed call returns its fallback's result (it is also counted in `retry.failures`).
+pub(crate) fn fell_back(function: &'static str) {
+    get().fallbacks.add(1, &[KeyValue::new("retry.function", function)]);
 }

@@ -109,6 +109,25 @@ fn report_ended(ended: &Ended<'_>) {
     crate::metrics::ended(ended.function.get(), ended.outcome.name(), ended.unrecorded);
 }
 
+/// A failed call of `function` returns its `fallback`'s result instead of its error.
+#[cold]
+#[inline(never)]
+#[cfg_attr(not(any(feature = "tracing", feature = "opentelemetry")), allow(unused_variables))]
+pub(crate) fn fell_back(stats: Option<&Stats>, function: &'static str) {
+    if let Some(stats) = stats {
+        stats.record_fallback();
+    }
+    #[cfg(feature = "tracing")]
+    tracing::info!(
+        retry.function = function,
+        retry.fallback = true,
+        "{} failed: calling its fallback",
+        short_name(function)
+    );
+    #[cfg(feature = "opentelemetry")]
+    crate::metrics::fell_back(function);
+}
+
 /// A call of `function` moved the circuit breaker `breaker` to `state`.
 #[cold]
 #[inline(never)]
