@@ -2,12 +2,15 @@
 
 use crate::attempt::{Attempt, Origin};
 use crate::describe;
+use crate::engine::RetryOutcome;
 use crate::engine::{Call, CallSite, Step};
 use crate::event::RetryEvent;
 use crate::fallback::{FallBackTo, Fallback, FallbackAsync, NoFallback};
 use crate::policy::RetryPolicy;
 use crate::sleep::{DefaultSleeper, Sleeper};
+use crate::timeout::TimedOut;
 use crate::verdict::{IntoVerdict, Verdict};
+use std::time::Duration;
 
 /// Decides whether an error is worth retrying: implemented by every
 /// `Fn(&E) -> bool` and `Fn(&E) -> Verdict`, and by [`RetryAll`].
@@ -193,9 +196,46 @@ pub struct Retry<Op, C = RetryAll, N = Silent, F = NoFallback> {
 /// ```
 #[derive(Debug)]
 #[must_use = "a retried operation does nothing until `call` runs it"]
-pub struct RetryAsync<Op, C = RetryAll, N = Silent, S = DefaultSleeper, F = NoFallback> {
+pub struct RetryAsync<Op, C = RetryAll, N = Silent, S = DefaultSleeper, F = NoFallback, H = NoHedge> {
     inner: Retry<Op, C, N, F>,
     sleeper: S,
+    hedge: H,
+}
+
+/// Whether a [`RetryAsync`] hedges: [`NoHedge`] (the default) or the
+/// settings [`RetryAsync::hedge`] made. Not meant to be implemented elsewhere.
+#[doc(hidden)]
+pub trait HedgeOption<R> {
+    /// The hedge delay, and the result of a call whose deadline passed
+    /// before any attempt answered.
+    fn hedge(&self) -> Option<(Duration, fn(TimedOut) -> R)>;
+}
+
+/// No hedging: attempts follow one another.
+#[doc(hidden)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct NoHedge;
+
+impl<R> HedgeOption<R> for NoHedge {
+    #[inline]
+    fn hedge(&self) -> Option<(Duration, fn(TimedOut) -> R)> {
+        None
+    }
+}
+
+/// Hedging after a delay, set by [`RetryAsync::hedge`].
+#[doc(hidden)]
+#[derive(Debug)]
+pub struct Hedge<R> {
+    delay: Duration,
+    timed_out: fn(TimedOut) -> R,
+}
+
+impl<R> HedgeOption<R> for Hedge<R> {
+    #[inline]
+    fn hedge(&self) -> Option<(Duration, fn(TimedOut) -> R)> {
+        Some((self.delay, self.timed_out))
+    }
 }
 
 impl RetryPolicy {
@@ -242,7 +282,7 @@ impl RetryPolicy {
         Op: FnMut() -> Fut,
         Fut: Future<Output = Result<T, E>>,
     {
-        RetryAsync { inner: Retry::new(*self, Plain(operation)), sleeper: DefaultSleeper }
+        RetryAsync { inner: Retry::new(*self, Plain(operation)), sleeper: DefaultSleeper, hedge: NoHedge }
     }
 
     /// Retries `operation` (a closure given its [`Attempt`], returning a
@@ -265,7 +305,11 @@ impl RetryPolicy {
         Op: FnMut(Attempt) -> Fut,
         Fut: Future<Output = Result<T, E>>,
     {
-        RetryAsync { inner: Retry::new(*self, WithAttempt { operation, origin: None }), sleeper: DefaultSleeper }
+        RetryAsync {
+            inner: Retry::new(*self, WithAttempt { operation, origin: None }),
+            sleeper: DefaultSleeper,
+            hedge: NoHedge,
+        }
     }
 }
 
@@ -389,10 +433,10 @@ where
     }
 }
 
-impl<Op, C, N, S, F> RetryAsync<Op, C, N, S, F> {
+impl<Op, C, N, S, F, H> RetryAsync<Op, C, N, S, F, H> {
     /// Names the operation in [`RetryEvent::function`].
     pub fn named(self, function: &'static str) -> Self {
-        RetryAsync { inner: self.inner.named(function), sleeper: self.sleeper }
+        RetryAsync { inner: self.inner.named(function), sleeper: self.sleeper, hedge: self.hedge }
     }
 
     /// Sleeps on `sleeper` between attempts instead of tokio's timer: any
@@ -418,24 +462,64 @@ impl<Op, C, N, S, F> RetryAsync<Op, C, N, S, F> {
     /// assert_eq!(result, Err("down"));
     /// assert_eq!(*slept.borrow(), [Duration::from_secs(1), Duration::from_secs(2)]);
     /// ```
-    pub fn sleep<S2: Sleeper>(self, sleeper: S2) -> RetryAsync<Op, C, N, S2, F> {
-        RetryAsync { inner: self.inner, sleeper }
+    pub fn sleep<S2: Sleeper>(self, sleeper: S2) -> RetryAsync<Op, C, N, S2, F, H> {
+        RetryAsync { inner: self.inner, sleeper, hedge: self.hedge }
     }
 }
 
-impl<Op, C, N, S, F, Fut, T, E> RetryAsync<Op, C, N, S, F>
+impl<Op, C, N, S, F, H, Fut, T, E> RetryAsync<Op, C, N, S, F, H>
 where
     Op: Operation<Output = Fut>,
     Fut: Future<Output = Result<T, E>>,
 {
     /// Retries only the errors `classify` calls transient (`true` or a retrying [`Verdict`]).
-    pub fn when<V: IntoVerdict, K: Fn(&E) -> V>(self, classify: K) -> RetryAsync<Op, K, N, S, F> {
-        RetryAsync { inner: self.inner.with_classifier(classify), sleeper: self.sleeper }
+    pub fn when<V: IntoVerdict, K: Fn(&E) -> V>(self, classify: K) -> RetryAsync<Op, K, N, S, F, H> {
+        RetryAsync { inner: self.inner.with_classifier(classify), sleeper: self.sleeper, hedge: self.hedge }
     }
 
     /// Calls `hook` before each sleep.
-    pub fn on_retry<H: Fn(&RetryEvent<'_, E>)>(self, hook: H) -> RetryAsync<Op, C, H, S, F> {
-        RetryAsync { inner: self.inner.with_hook(hook), sleeper: self.sleeper }
+    pub fn on_retry<K: Fn(&RetryEvent<'_, E>)>(self, hook: K) -> RetryAsync<Op, C, K, S, F, H> {
+        RetryAsync { inner: self.inner.with_hook(hook), sleeper: self.sleeper, hedge: self.hedge }
+    }
+
+    /// Hedges the attempts: if an attempt has not answered after `delay`,
+    /// a copy starts while it keeps running, up to the policy's
+    /// `max_attempts` started; the first success wins and the others are
+    /// dropped. A permanent error ends the call at once; a transient one
+    /// starts the next copy at once. Each copy is asked of the deadline and
+    /// counted as a retry (`on_retry` is told of copies started after a
+    /// transient error, with a zero delay). The policy's `base` and
+    /// backoff are not used. The deadline drops every attempt in flight and
+    /// fails the call with `E::from(TimedOut)`.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() {
+    /// use std::time::Duration;
+    /// let mut started = 0;
+    /// let answer = retry_runtime::RetryPolicy::new()
+    ///     .max_attempts(2)
+    ///     .retry_async(|| {
+    ///         started += 1;
+    ///         // The first attempt is slow; the copy started after 50ms answers in 10ms.
+    ///         let latency = if started == 1 { Duration::from_secs(1) } else { Duration::from_millis(10) };
+    ///         async move {
+    ///             tokio::time::sleep(latency).await;
+    ///             Ok::<_, std::io::Error>(latency)
+    ///         }
+    ///     })
+    ///     .hedge(Duration::from_millis(50))
+    ///     .call()
+    ///     .await;
+    /// assert_eq!(answer.ok(), Some(Duration::from_millis(10)));
+    /// # }
+    /// ```
+    pub fn hedge(self, delay: Duration) -> RetryAsync<Op, C, N, S, F, Hedge<Result<T, E>>>
+    where
+        E: From<TimedOut>,
+    {
+        let hedge = Hedge { delay, timed_out: <Result<T, E> as RetryOutcome>::timed_out };
+        RetryAsync { inner: self.inner, sleeper: self.sleeper, hedge }
     }
 
     /// Awaits `fallback(error)` and returns it instead of the error the call
@@ -452,12 +536,12 @@ where
     /// assert_eq!(answer, Ok(0));
     /// # }
     /// ```
-    pub fn fallback<G, GFut>(self, fallback: G) -> RetryAsync<Op, C, N, S, FallBackTo<G>>
+    pub fn fallback<G, GFut>(self, fallback: G) -> RetryAsync<Op, C, N, S, FallBackTo<G>, H>
     where
         G: FnOnce(E) -> GFut,
         GFut: Future<Output = Result<T, E>>,
     {
-        RetryAsync { inner: self.inner.with_fallback(FallBackTo(fallback)), sleeper: self.sleeper }
+        RetryAsync { inner: self.inner.with_fallback(FallBackTo(fallback)), sleeper: self.sleeper, hedge: self.hedge }
     }
 
     /// Runs the operation until it succeeds, fails permanently, or runs out of
@@ -471,10 +555,29 @@ where
         N: Notify<E>,
         S: Sleeper,
         F: FallbackAsync<T, E>,
+        H: HedgeOption<Result<T, E>>,
     {
-        let RetryAsync { inner: Retry { policy, mut operation, classify, notify, function, fallback }, sleeper } = self;
+        let RetryAsync { inner: Retry { policy, mut operation, classify, notify, function, fallback }, sleeper, hedge } =
+            self;
         let site = CallSite::new(function, policy);
         let mut call = Call::asynchronous(&site, site.policy(), &sleeper);
+        if let Some((delay, timed_out)) = hedge.hedge() {
+            let result = crate::hedge::hedged(
+                &mut call,
+                &sleeper,
+                delay,
+                |call| operation.run(call),
+                |e| classify.classify(e),
+                |event| notify.notify(event),
+                describe::by_type_name,
+                Some(timed_out),
+            )
+            .await;
+            return match call.fall_back(result) {
+                Ok(result) => result,
+                Err(error) => fallback.fall_back(error).await,
+            };
+        }
         loop {
             let result = operation.run(&call).await;
             // Bound apart from the sleep: a result held across it would make

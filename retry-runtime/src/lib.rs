@@ -440,6 +440,7 @@ mod duration;
 mod engine;
 mod event;
 mod fallback;
+mod hedge;
 mod jitter;
 #[cfg(feature = "opentelemetry")]
 #[cfg_attr(docsrs, doc(cfg(feature = "opentelemetry")))]
@@ -467,10 +468,12 @@ pub mod __private {
     pub use crate::describe::{Describe, DescribeAny, DescribeDebug, DescribeDisplay};
     pub use crate::engine::{Call, CallSite, RetryOutcome, Step, attempt, attempt_async};
     pub use crate::fallback::{fallback, fallback_async};
+    pub use crate::hedge::{hedged, hedged_argument, within as hedged_within};
     pub use crate::jitter::Jitter;
     pub use crate::policy::RetryPolicy;
     pub use crate::sleep::{DefaultSleeper, checked as sleeper, default_sleeper};
     pub use crate::stats::Stats;
+    pub use crate::verdict::{IntoVerdict, Verdict};
 }
 
 pub use attempt::{Attempt, CallId};
@@ -480,7 +483,7 @@ pub use budget::{BudgetError, RetryBudget};
 pub use classify::{ClassifierExt, Transient, is_transient};
 pub use closure::{Classify, Notify, Retry, RetryAll, RetryAsync, Silent};
 #[doc(hidden)]
-pub use closure::{Operation, Plain, WithAttempt};
+pub use closure::{Hedge, HedgeOption, NoHedge, Operation, Plain, WithAttempt};
 pub use event::RetryEvent;
 #[doc(hidden)]
 pub use fallback::FallBackTo;

@@ -5,6 +5,7 @@
 //! | `retry.attempts` | counter | `{attempt}` | `retry.function` |
 //! | `retry.successes` | counter | `{call}` | `retry.function` |
 //! | `retry.failures` | counter | `{call}` | `retry.function`, `retry.outcome` (`exhausted`, `non_retryable`, `budget_refused`, `circuit_open` or `cancelled`) |
+//! | `retry.hedged_attempts` | counter | `{attempt}` | `retry.function` (also counted in `retry.attempts`) |
 //! | `retry.fallbacks` | counter | `{call}` | `retry.function` |
 //! | `retry.backoff_duration` | histogram | `s` | `retry.function` |
 //!
@@ -30,6 +31,7 @@ struct Instruments {
     successes: Counter<u64>,
     failures: Counter<u64>,
     fallbacks: Counter<u64>,
+    hedged: Counter<u64>,
     backoff: Histogram<f64>,
 }
 
@@ -74,6 +76,11 @@ fn instruments(meter: &Meter) -> Instruments {
             .with_description("Failed calls of retried functions that returned their fallback's result")
             .with_unit("{call}")
             .build(),
+        hedged: meter
+            .u64_counter("retry.hedged_attempts")
+            .with_description("Copies of a slow attempt that hedged calls started")
+            .with_unit("{attempt}")
+            .build(),
         backoff: meter
             .f64_histogram("retry.backoff_duration")
             .with_description("Delays slept between attempts")
@@ -115,4 +122,12 @@ pub(crate) fn ended(function: &'static str, outcome: &'static str, unrecorded: u
 /// A failed call returns its fallback's result (it is also counted in `retry.failures`).
 pub(crate) fn fell_back(function: &'static str) {
     get().fallbacks.add(1, &[KeyValue::new("retry.function", function)]);
+}
+
+/// A hedged call started another attempt.
+pub(crate) fn hedged(function: &'static str) {
+    let instruments = get();
+    let attributes = [KeyValue::new("retry.function", function)];
+    instruments.attempts.add(1, &attributes);
+    instruments.hedged.add(1, &attributes);
 }

@@ -102,6 +102,9 @@ pub struct Stats {
     circuits_opened: AtomicU64,
     timeouts: AtomicU64,
     fallbacks: AtomicU64,
+    hedged_attempts: AtomicU64,
+    /// Hedged calls won by attempt 1, 2, 3, 4, 5+.
+    hedge_wins: [AtomicU64; 5],
     cancelled: AtomicU64,
     /// Calls that were not a first-try success, by attempts made: 1, 2, 3, 4, 5+.
     other_histogram: [AtomicU64; 5],
@@ -144,6 +147,8 @@ impl Stats {
             circuits_opened: AtomicU64::new(0),
             timeouts: AtomicU64::new(0),
             fallbacks: AtomicU64::new(0),
+            hedged_attempts: AtomicU64::new(0),
+            hedge_wins: [const { AtomicU64::new(0) }; 5],
             cancelled: AtomicU64::new(0),
             other_histogram: [const { AtomicU64::new(0) }; 5],
             last_success_ms: AtomicU64::new(0),
@@ -264,6 +269,17 @@ impl Stats {
         self.fallbacks.fetch_add(1, Relaxed);
     }
 
+    /// A hedged call started another copy of its attempt.
+    pub(crate) fn record_hedged(&self) {
+        self.hedged_attempts.fetch_add(1, Relaxed);
+    }
+
+    /// A hedged call succeeded with its attempt number `winner`.
+    pub(crate) fn record_hedge_win(&self, winner: u32) {
+        let bucket = usize::try_from(winner.clamp(1, 5) - 1).unwrap_or(4);
+        self.hedge_wins[bucket].fetch_add(1, Relaxed);
+    }
+
     /// A call of this function moved its circuit breaker to open.
     #[cold]
     pub(crate) fn record_circuit_opened(&self) {
@@ -324,6 +340,8 @@ impl Stats {
             circuits_opened: self.circuits_opened.load(Relaxed),
             timeouts: self.timeouts.load(Relaxed),
             fallbacks: self.fallbacks.load(Relaxed),
+            hedged_attempts: self.hedged_attempts.load(Relaxed),
+            hedge_wins: self.hedge_wins.each_ref().map(|bucket| bucket.load(Relaxed)),
             cancelled,
             last_success: from_unix_ms(self.last_success_ms.load(Relaxed)),
             last_failure: from_unix_ms(self.last_failure_ms.load(Relaxed)),
@@ -450,6 +468,12 @@ pub struct FunctionStats {
     /// `budget_refusals` or `circuit_rejections`) that returned their
     /// `fallback`'s result instead of their error.
     pub fallbacks: u64,
+    /// Extra copies of an attempt that `hedge` started (also counted in
+    /// `retries` and `attempts`).
+    pub hedged_attempts: u64,
+    /// Successful hedged calls by the attempt that won: 1 (the first), 2,
+    /// 3, 4, 5 or later.
+    pub hedge_wins: [u64; 5],
     /// Calls dropped before they returned: an async call's future cancelled
     /// (by `select!`, a timeout around it, a dropped task) or a body that
     /// panicked.
