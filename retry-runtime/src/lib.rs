@@ -249,6 +249,39 @@
 //! assert!(keys.iter().all(|key| *key == keys[0]));
 //! ```
 //!
+//! ## `hedge`: slow attempts
+//!
+//! `hedge = "50ms"` (async fns): if an attempt has not answered after the
+//! delay, a copy starts while it keeps running, up to `max` attempts
+//! started; the first success wins and the others are dropped. A permanent
+//! error ends the call at once, a transient one starts the next copy at
+//! once. Each copy costs a `budget` token and is asked of the `deadline`
+//! and the `breaker`. The attempts run in the caller's task (nothing is
+//! spawned), so the body must be runnable several times at once: `&self`,
+//! and arguments that are references, `Copy` or in `clone(…)`.
+//!
+//! ```
+//! use std::time::Duration;
+//! use retry_runtime::retry;
+//!
+//! struct Replica { latency: [u64; 2], started: std::sync::atomic::AtomicUsize }
+//!
+//! impl Replica {
+//!     #[retry(max = 2, hedge = "50ms")]
+//!     async fn get(&self, key: &str) -> Result<String, std::io::Error> {
+//!         let attempt = self.started.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+//!         tokio::time::sleep(Duration::from_millis(self.latency[attempt])).await;
+//!         Ok(format!("{key} from attempt {}", attempt + 1))
+//!     }
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread", start_paused = true)]
+//! # async fn main() {
+//! let replica = Replica { latency: [1000, 10], started: Default::default() };
+//! assert_eq!(replica.get("user:1").await.unwrap(), "user:1 from attempt 2");
+//! # }
+//! ```
+//!
 //! ## `fallback`: the last answer
 //!
 //! `fallback = expr` is called with the error the call would otherwise
