@@ -112,7 +112,7 @@ fn expand(args: &Args, retry_fn: &RetryFn) -> TokenStream {
     let Fallback { bind_result, finish, .. } = &fallback;
     let body = if let Some(hedge) = &args.hedge {
         // Hedged: no loop; the engine's driver runs the attempts at once.
-        let hedged = hedged_call(args, retry_fn, &names, &block, &output_type, hedge.value, &policy);
+        let hedged = hedged_call(args, retry_fn, &names, &block, &output_type, hedge.value);
         let bind_result =
             if args.fallback.is_some() { quote_spanned!(span=> let #result =) } else { TokenStream::new() };
         quote_spanned! {span=>
@@ -265,22 +265,19 @@ fn hedged_call(
     block: &TokenStream,
     output_type: &syn::Type,
     hedge: Duration,
-    policy: &TokenStream,
 ) -> TokenStream {
     let Names { span, private, call, site, result, sleeper_at, sleeper, .. } = names;
     let span = *span;
-    let _ = policy;
     let internal = |name: &str| names.internal(name);
-    let clones = args.clone.iter().flat_map(|c| &c.value);
-    let cloned: Vec<&Ident> = clones.clone().collect();
-    let clones = quote!(#(let #clones = ::core::clone::Clone::clone(&#clones);)*);
+    let per_attempt: Vec<&Ident> = args.clone.iter().flat_map(|c| &c.value).collect();
+    let clones = quote!(#(let #per_attempt = ::core::clone::Clone::clone(&#per_attempt);)*);
     let (_, bind_attempt) = attempt_context(args, names);
     // Each by-value argument not cloned must be `Copy`: checked where it is
     // written, with a message saying why.
     let checks = retry_fn.item.sig.inputs.iter().filter_map(|input| {
         let syn::FnArg::Typed(typed) = input else { return None };
         let syn::Pat::Ident(pat) = &*typed.pat else { return None };
-        if matches!(&*typed.ty, syn::Type::Reference(_)) || cloned.contains(&&pat.ident) {
+        if matches!(&*typed.ty, syn::Type::Reference(_)) || per_attempt.contains(&&pat.ident) {
             return None;
         }
         let name = &pat.ident;
@@ -299,13 +296,12 @@ fn hedged_call(
     };
     // The deadline drops the attempts in flight with `E::from(TimedOut)`:
     // asked for only when the attribute sets one (located on `deadline`).
-    let timed_out = match &args.deadline {
-        Some(deadline) => {
-            let at = deadline.key.span();
-            let (private, output_type) = (respan(private.clone(), at), respan(output_type.to_token_stream(), at));
-            quote_spanned!(at=> ::core::option::Option::Some(<#output_type as #private::RetryOutcome>::timed_out))
-        }
-        None => quote_spanned!(span=> ::core::option::Option::None),
+    let timed_out = if let Some(deadline) = &args.deadline {
+        let at = deadline.key.span();
+        let (private, output_type) = (respan(private.clone(), at), respan(output_type.to_token_stream(), at));
+        quote_spanned!(at=> ::core::option::Option::Some(<#output_type as #private::RetryOutcome>::timed_out))
+    } else {
+        quote_spanned!(span=> ::core::option::Option::None)
     };
     let unused = internal("__retry_unused");
     let error = internal("__retry_error");

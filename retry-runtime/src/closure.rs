@@ -208,8 +208,11 @@ pub struct RetryAsync<Op, C = RetryAll, N = Silent, S = DefaultSleeper, F = NoFa
 pub trait HedgeOption<R> {
     /// The hedge delay, and the result of a call whose deadline passed
     /// before any attempt answered.
-    fn hedge(&self) -> Option<(Duration, fn(TimedOut) -> R)>;
+    fn hedge(&self) -> Option<(Duration, TimedOutResult<R>)>;
 }
+
+/// Makes the result of a hedged call whose deadline passed.
+type TimedOutResult<R> = fn(TimedOut) -> R;
 
 /// No hedging: attempts follow one another.
 #[doc(hidden)]
@@ -218,7 +221,7 @@ pub struct NoHedge;
 
 impl<R> HedgeOption<R> for NoHedge {
     #[inline]
-    fn hedge(&self) -> Option<(Duration, fn(TimedOut) -> R)> {
+    fn hedge(&self) -> Option<(Duration, TimedOutResult<R>)> {
         None
     }
 }
@@ -233,7 +236,7 @@ pub struct Hedge<R> {
 
 impl<R> HedgeOption<R> for Hedge<R> {
     #[inline]
-    fn hedge(&self) -> Option<(Duration, fn(TimedOut) -> R)> {
+    fn hedge(&self) -> Option<(Duration, TimedOutResult<R>)> {
         Some((self.delay, self.timed_out))
     }
 }
@@ -421,6 +424,7 @@ where
                 describe::by_type_name,
             );
             match step {
+                Step::Return(result) if !fallback.given() => return result,
                 Step::Return(result) => {
                     return match call.fall_back(result) {
                         Ok(result) => result,
@@ -561,46 +565,63 @@ where
             self;
         let site = CallSite::new(function, policy);
         let mut call = Call::asynchronous(&site, site.policy(), &sleeper);
-        if let Some((delay, timed_out)) = hedge.hedge() {
-            let result = crate::hedge::hedged(
+        let result = if let Some((delay, timed_out)) = hedge.hedge() {
+            crate::hedge::hedged(
                 &mut call,
                 &sleeper,
                 delay,
                 |call| operation.run(call),
-                |e| classify.classify(e),
-                |event| notify.notify(event),
+                // Moved in, not lent: a classifier or hook that is not
+                // `Sync` would otherwise make the call's future not `Send`.
+                move |e| classify.classify(e),
+                move |event| notify.notify(event),
                 describe::by_type_name,
                 Some(timed_out),
             )
-            .await;
-            return match call.fall_back(result) {
-                Ok(result) => result,
-                Err(error) => fallback.fall_back(error).await,
-            };
-        }
-        loop {
-            let result = operation.run(&call).await;
-            // Bound apart from the sleep: a result held across it would make
-            // the future non-`Send` for a non-`Send` error.
-            let delay = match call.step(
-                &site,
-                site.policy(),
-                result,
-                |e| classify.classify(e),
-                |event| notify.notify(event),
-                describe::by_type_name,
-            ) {
-                Step::Return(result) => {
-                    return match call.fall_back(result) {
-                        Ok(result) => result,
-                        Err(error) => fallback.fall_back(error).await,
-                    };
+            .await
+        } else {
+            loop {
+                let result = operation.run(&call).await;
+                // Bound apart from the sleep: a result held across it would make
+                // the future non-`Send` for a non-`Send` error.
+                let delay = match call.step(
+                    &site,
+                    site.policy(),
+                    result,
+                    |e| classify.classify(e),
+                    |event| notify.notify(event),
+                    describe::by_type_name,
+                ) {
+                    Step::Return(result) => break result,
+                    Step::Sleep(delay) => delay,
+                };
+                if !delay.is_zero() {
+                    call.sleep_on(&sleeper, delay).await;
                 }
-                Step::Sleep(delay) => delay,
-            };
-            if !delay.is_zero() {
-                call.sleep_on(&sleeper, delay).await;
             }
-        }
+        };
+        // Bound apart from the await, which then holds no result.
+        let fallback = match fall_back_async(&call, fallback, result) {
+            Ok(result) => return result,
+            Err(fallback) => fallback,
+        };
+        fallback.await
+    }
+}
+
+/// What an async call that ended with `result` returns: `result`, or the
+/// future of its fallback's result when there is a fallback and `result`
+/// is an error. Decided before any await: the call is not held across it.
+fn fall_back_async<T, E, F: FallbackAsync<T, E>>(
+    call: &Call<'_>,
+    fallback: F,
+    result: Result<T, E>,
+) -> Result<Result<T, E>, F::Future> {
+    if !fallback.given() {
+        return Ok(result);
+    }
+    match call.fall_back(result) {
+        Ok(result) => Ok(result),
+        Err(error) => fallback.fall_back(error).map_or_else(|error| Ok(Err(error)), Err),
     }
 }

@@ -6,7 +6,7 @@
 //! expansion of `#[retry(fallback = …)]` and the closure API's
 //! [`Fallback`] / [`FallbackAsync`].
 
-use std::future::{Future, Ready, ready};
+use std::future::{Future, Pending};
 
 use crate::engine::RetryOutcome;
 
@@ -41,6 +41,10 @@ pub fn fallback_async<R: RetryOutcome, F: FnOnce(R::Error) -> Fut, Fut: Future<O
 /// assert_eq!(cached, Ok("cached"));
 /// ```
 pub trait Fallback<T, E> {
+    /// Whether there is a fallback: only then is a failed call counted as
+    /// falling back.
+    fn given(&self) -> bool;
+
     /// The result returned instead of `error`.
     ///
     /// # Errors
@@ -53,8 +57,16 @@ pub trait FallbackAsync<T, E> {
     /// The future of the result returned instead of the error.
     type Future: Future<Output = Result<T, E>>;
 
-    /// The result returned instead of `error`.
-    fn fall_back(self, error: E) -> Self::Future;
+    /// Whether there is a fallback (see [`Fallback::given`]).
+    fn given(&self) -> bool;
+
+    /// The future of the result returned instead of `error`, or `error`
+    /// itself for [`NoFallback`] (no future holds it: an error that is not
+    /// `Send` then leaves the call's future `Send`).
+    ///
+    /// # Errors
+    /// `error`, when there is no fallback.
+    fn fall_back(self, error: E) -> Result<Self::Future, E>;
 }
 
 /// No fallback: the call returns its error.
@@ -68,17 +80,28 @@ pub struct NoFallback;
 
 impl<T, E> Fallback<T, E> for NoFallback {
     #[inline]
+    fn given(&self) -> bool {
+        false
+    }
+
+    #[inline]
     fn fall_back(self, error: E) -> Result<T, E> {
         Err(error)
     }
 }
 
 impl<T, E> FallbackAsync<T, E> for NoFallback {
-    type Future = Ready<Result<T, E>>;
+    // Never made: `Pending` is `Send` whatever `T` and `E` are.
+    type Future = Pending<Result<T, E>>;
 
     #[inline]
-    fn fall_back(self, error: E) -> Self::Future {
-        ready(Err(error))
+    fn given(&self) -> bool {
+        false
+    }
+
+    #[inline]
+    fn fall_back(self, error: E) -> Result<Self::Future, E> {
+        Err(error)
     }
 }
 
@@ -89,6 +112,11 @@ pub struct FallBackTo<F>(pub(crate) F);
 
 impl<T, E, F: FnOnce(E) -> Result<T, E>> Fallback<T, E> for FallBackTo<F> {
     #[inline]
+    fn given(&self) -> bool {
+        true
+    }
+
+    #[inline]
     fn fall_back(self, error: E) -> Result<T, E> {
         (self.0)(error)
     }
@@ -98,7 +126,12 @@ impl<T, E, F: FnOnce(E) -> Fut, Fut: Future<Output = Result<T, E>>> FallbackAsyn
     type Future = Fut;
 
     #[inline]
-    fn fall_back(self, error: E) -> Fut {
-        (self.0)(error)
+    fn given(&self) -> bool {
+        true
+    }
+
+    #[inline]
+    fn fall_back(self, error: E) -> Result<Fut, E> {
+        Ok((self.0)(error))
     }
 }

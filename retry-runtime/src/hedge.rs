@@ -84,6 +84,10 @@ impl Drop for Permits {
 /// without it (no `E: From<TimedOut>` was asked for), the deadline only
 /// stops copies from starting.
 #[allow(clippy::too_many_arguments, reason = "the same hooks as `Call::step`, plus the attempt factory")]
+#[allow(
+    clippy::too_many_lines,
+    reason = "one state machine over pinned attempts: split, it would pass them all around"
+)]
 pub async fn hedged<S, R, Fut, Start, K, N, D>(
     call: &mut Call<'_>,
     sleeper: &S,
