@@ -111,7 +111,7 @@ fn report_ended(ended: &Ended<'_>) {
 
 /// A hedged call of `function` started attempt `attempt` while the others
 /// run: counted as a retry (with no sleep) and as a hedged attempt.
-#[cfg_attr(not(any(feature = "tracing", feature = "opentelemetry")), allow(unused_variables))]
+#[cfg_attr(not(feature = "tracing"), allow(unused_variables))]
 pub(crate) fn hedged(stats: Option<&Stats>, function: &'static str, attempt: u32) {
     if let Some(stats) = stats {
         stats.record_retry(std::time::Duration::ZERO);

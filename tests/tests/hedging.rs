@@ -5,7 +5,9 @@
 use std::sync::atomic::{AtomicU32, Ordering::Relaxed};
 use std::time::Duration;
 
-use retry_runtime::{RetryBudget, RetryPolicy, Stats, TimedOut, Transient, is_transient, retry};
+use retry_runtime::{
+    CircuitBreaker, CircuitOpen, RetryBudget, RetryPolicy, Stats, TimedOut, Transient, is_transient, retry,
+};
 use tokio::time::{Instant, sleep};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -16,6 +18,8 @@ enum ApiError {
     NotFound,
     #[error(transparent)]
     TimedOut(#[from] TimedOut),
+    #[error(transparent)]
+    CircuitOpen(#[from] CircuitOpen),
 }
 
 impl Transient for ApiError {
@@ -173,6 +177,26 @@ async fn the_deadline_drops_every_attempt_in_flight() {
     assert!(matches!(past_the_deadline().await, Err(ApiError::TimedOut(_))));
     assert_eq!(started.elapsed(), Duration::from_millis(250));
     assert_eq!((LATE.started.load(Relaxed), LATE.dropped.load(Relaxed)), (3, 3));
+}
+
+static HEDGE_BREAKER: CircuitBreaker = CircuitBreaker::new().failure_threshold(1).cool_down(Duration::from_secs(600));
+static GUARDED: Backend = Backend::new();
+static GUARDED_STATS: Stats = Stats::new();
+
+#[retry(max = 3, hedge = "50ms", breaker = HEDGE_BREAKER, stats = GUARDED_STATS)]
+async fn guarded() -> Result<u32, ApiError> {
+    GUARDED.answer(&[(10, Err(ApiError::Unavailable)), (10, Ok(2)), (10, Ok(3))]).await
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_breaker_is_asked_before_each_copy_and_told_each_outcome() {
+    // The first attempt's failure opens the breaker, which refuses the next copy.
+    assert_eq!(guarded().await, Err(ApiError::Unavailable));
+    assert_eq!(GUARDED.started.load(Relaxed), 1);
+    // Open: the next call is refused before any attempt.
+    assert_eq!(guarded().await, Err(ApiError::CircuitOpen(CircuitOpen)));
+    assert_eq!(GUARDED.started.load(Relaxed), 1);
+    assert_eq!(GUARDED_STATS.snapshot().circuit_rejections, 2);
 }
 
 struct Client {
