@@ -112,7 +112,7 @@ fn expand(args: &Args, retry_fn: &RetryFn) -> TokenStream {
     let Fallback { bind_result, finish, .. } = &fallback;
     let body = if let Some(hedge) = &args.hedge {
         // Hedged: no loop; the engine's driver runs the attempts at once.
-        let hedged = hedged_call(args, retry_fn, &names, &block, &output_type, hedge.value);
+        let (checks, hedged) = hedged_call(args, retry_fn, &names, &block, &output_type, hedge.value);
         let bind_result =
             if args.fallback.is_some() { quote_spanned!(span=> let #result =) } else { TokenStream::new() };
         quote_spanned! {span=>
@@ -121,6 +121,7 @@ fn expand(args: &Args, retry_fn: &RetryFn) -> TokenStream {
             #bind_sleeper
             let mut #call = #start;
             #bind_origin
+            #checks
             #bind_result #hedged
             #finish
         }
@@ -258,6 +259,8 @@ impl Timer {
 /// a non-move closure whose `async move` block copies what the body uses
 /// (`&self`, references, `Copy` arguments, the clones of `clone(…)`), so
 /// that several attempts can run at once. The body is still quoted once.
+/// Returns the checks that each by-value argument is `Copy` (statements),
+/// and the call (an expression).
 fn hedged_call(
     args: &Args,
     retry_fn: &RetryFn,
@@ -265,7 +268,7 @@ fn hedged_call(
     block: &TokenStream,
     output_type: &syn::Type,
     hedge: Duration,
-) -> TokenStream {
+) -> (TokenStream, TokenStream) {
     let Names { span, private, call, site, result, sleeper_at, sleeper, .. } = names;
     let span = *span;
     let internal = |name: &str| names.internal(name);
@@ -347,7 +350,7 @@ fn hedged_call(
         },
         None => run,
     };
-    quote_spanned!(span=> #checks #run)
+    (checks, run)
 }
 
 /// How the loop hands back the call's result. Without `fallback`, each end

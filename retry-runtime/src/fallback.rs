@@ -18,13 +18,14 @@ pub fn fallback<R: RetryOutcome, F: FnOnce(R::Error) -> R>(fallback: F, error: R
     fallback(error)
 }
 
-/// Calls an async function's `fallback` with `error`: the future it returns.
-#[inline]
-pub fn fallback_async<R: RetryOutcome, F: FnOnce(R::Error) -> Fut, Fut: Future<Output = R>>(
+/// Calls an async function's `fallback` with `error` and awaits it. An
+/// `async fn`, so that a fallback that returns no future is reported once,
+/// on the expression, and not again where its result is awaited.
+pub async fn fallback_async<R: RetryOutcome, F: FnOnce(R::Error) -> Fut, Fut: Future<Output = R>>(
     fallback: F,
     error: R::Error,
-) -> Fut {
-    fallback(error)
+) -> R {
+    fallback(error).await
 }
 
 /// What a [`crate::Retry`] returns instead of its error: nothing
