@@ -31,6 +31,8 @@ pub(crate) const KEYS: &[&str] = &[
     "timeout",
     "sleep",
     "attempt",
+    "fallback",
+    "hedge",
     "crate",
 ];
 const BACKOFFS: &[&str] = &["exponential", "linear", "fixed"];
@@ -94,6 +96,10 @@ pub(crate) struct Args {
     pub(crate) timeout: Option<Given<Duration>>,
     pub(crate) sleep: Option<Given<Expr>>,
     pub(crate) attempt: Option<Given<Ident>>,
+    /// `fallback = expr`: called with the error the call would return.
+    pub(crate) fallback: Option<Given<Expr>>,
+    /// `hedge = "50ms"`: the delay before a copy of a slow attempt starts.
+    pub(crate) hedge: Option<Given<Duration>>,
 }
 
 /// One `key = value` or `key(list)` as written, before its value is understood.
@@ -169,6 +175,7 @@ impl Args {
                     "cap" => duration(&key, value).map(|v| set(&mut self.cap, &key, v, errors)),
                     "deadline" => duration(&key, value).map(|v| set(&mut self.deadline, &key, v, errors)),
                     "timeout" => timeout(&key, value).map(|v| set(&mut self.timeout, &key, v, errors)),
+                    "hedge" => duration(&key, value).map(|v| set(&mut self.hedge, &key, v, errors)),
                     "budget" => static_path(value, "budget", "retry_runtime::RetryBudget", "API_BUDGET")
                         .map(|v| set(&mut self.budget, &key, v, errors)),
                     "breaker" => static_path(value, "breaker", "retry_runtime::CircuitBreaker", "PAYMENTS_BREAKER")
@@ -190,6 +197,10 @@ impl Args {
                     }
                     "sleep" => {
                         set(&mut self.sleep, &key, expr, errors);
+                        Ok(())
+                    }
+                    "fallback" => {
+                        set(&mut self.fallback, &key, expr, errors);
                         Ok(())
                     }
                     "attempt" => attempt_name(value).map(|v| set(&mut self.attempt, &key, v, errors)),
@@ -215,6 +226,14 @@ impl Args {
                     format!("`{key}` cannot be combined with `policy`: the policy already decides it (set it on the `RetryPolicy`, or drop `policy`)"),
                 );
             }
+        }
+        if let (Some(hedge), Some(max)) = (&self.hedge, &self.max)
+            && max.value == 1
+        {
+            errors.spanned(
+                &hedge.key,
+                "`hedge` with `max = 1` would never start a copy: `max` counts the attempts started, so hedge with `max = 2` or more, or drop `hedge`",
+            );
         }
         let base = self.base.as_ref().map_or(DEFAULT_BASE, |b| b.value);
         let cap = self.cap.as_ref().map_or(DEFAULT_CAP, |c| c.value);

@@ -90,6 +90,8 @@ fn expand(args: &Args, retry_fn: &RetryFn) -> TokenStream {
     };
     let timer = Timer::new(args, retry_fn, &names, &policy);
     let (bind_origin, bind_attempt) = attempt_context(args, &names);
+    let fallback = Fallback::new(args, retry_fn.flavor, &names, &output_type);
+    let exit = &fallback.exit;
     let clones = args.clone.iter().flat_map(|c| &c.value);
     let clones = quote!(#(let #clones = ::core::clone::Clone::clone(&#clones);)*);
     let admit = args.breaker.as_ref().map(|breaker| {
@@ -100,29 +102,48 @@ fn expand(args: &Args, retry_fn: &RetryFn) -> TokenStream {
         let refused = internal("__retry_refused");
         quote_spanned! {at=>
             if let ::core::result::Result::Err(#refused) = #call.admit(&#site, <#output_type as #private::RetryOutcome>::circuit_open) {
-                return #refused;
+                #exit #refused;
             }
         }
     });
     let attempt = run_attempt(args, retry_fn.flavor, &names, &block, &output_type);
     let step = step(args, private, span, [call, site, result], &policy);
     let Timer { bind: bind_sleeper, start, sleep } = timer;
-    let body = quote_spanned! {span=>
-        #site_item
-        #bind_policy
-        #bind_sleeper
-        let mut #call = #start;
-        #bind_origin
-        loop {
-            #clones
-            #admit
-            #bind_attempt
-            let #result = #attempt;
-            let #delay = match #step {
-                #private::Step::Return(#result) => return #result,
-                #private::Step::Sleep(#delay) => #delay,
-            };
-            #sleep
+    let Fallback { bind_result, finish, .. } = &fallback;
+    let body = if let Some(hedge) = &args.hedge {
+        // Hedged: no loop; the engine's driver runs the attempts at once.
+        let (checks, hedged) = hedged_call(args, retry_fn, &names, &block, &output_type, hedge.value);
+        let bind_result =
+            if args.fallback.is_some() { quote_spanned!(span=> let #result =) } else { TokenStream::new() };
+        quote_spanned! {span=>
+            #site_item
+            #bind_policy
+            #bind_sleeper
+            let mut #call = #start;
+            #bind_origin
+            #checks
+            #bind_result #hedged
+            #finish
+        }
+    } else {
+        quote_spanned! {span=>
+            #site_item
+            #bind_policy
+            #bind_sleeper
+            let mut #call = #start;
+            #bind_origin
+            #bind_result loop {
+                #clones
+                #admit
+                #bind_attempt
+                let #result = #attempt;
+                let #delay = match #step {
+                    #private::Step::Return(#result) => #exit #result,
+                    #private::Step::Sleep(#delay) => #delay,
+                };
+                #sleep
+            }
+            #finish
         }
     };
     // After `#[async_trait]`, the loop runs inside its boxed async block,
@@ -230,6 +251,156 @@ impl Timer {
             // The delay is bound apart from the sleep: a result held across
             // the sleep would make the future non-`Send` for a non-`Send` error.
             sleep: quote_spanned!(at=> if !#delay.is_zero() { #call.sleep_on(&#sleeper, #delay).await; }),
+        }
+    }
+}
+
+/// A hedged call: the engine's driver (`hedged`) given an attempt factory,
+/// a non-move closure whose `async move` block copies what the body uses
+/// (`&self`, references, `Copy` arguments, the clones of `clone(…)`), so
+/// that several attempts can run at once. The body is still quoted once.
+/// Returns the checks that each by-value argument is `Copy` (statements),
+/// and the call (an expression).
+fn hedged_call(
+    args: &Args,
+    retry_fn: &RetryFn,
+    names: &Names,
+    block: &TokenStream,
+    output_type: &syn::Type,
+    hedge: Duration,
+) -> (TokenStream, TokenStream) {
+    let Names { span, private, call, site, result, sleeper_at, sleeper, .. } = names;
+    let span = *span;
+    let internal = |name: &str| names.internal(name);
+    let per_attempt: Vec<&Ident> = args.clone.iter().flat_map(|c| &c.value).collect();
+    let clones = quote!(#(let #per_attempt = ::core::clone::Clone::clone(&#per_attempt);)*);
+    let (_, bind_attempt) = attempt_context(args, names);
+    // Each by-value argument not cloned must be `Copy`: checked where it is
+    // written, with a message saying why.
+    let checks = retry_fn.item.sig.inputs.iter().filter_map(|input| {
+        let syn::FnArg::Typed(typed) = input else { return None };
+        let syn::Pat::Ident(pat) = &*typed.pat else { return None };
+        if matches!(&*typed.ty, syn::Type::Reference(_)) || per_attempt.contains(&&pat.ident) {
+            return None;
+        }
+        let name = &pat.ident;
+        let at_arg = respan(private.clone(), typed.span());
+        Some(quote_spanned!(typed.span()=> #at_arg::hedged_argument(&#name);))
+    });
+    let checks: TokenStream = if retry_fn.boxed.is_some() { TokenStream::new() } else { checks.collect() };
+    let attempt = quote_spanned!(span=> #private::attempt_async::<#output_type, _>(async move #block));
+    let sleeper_ref = quote_spanned!(*sleeper_at=> &#sleeper);
+    let attempt = if let Some(timeout) = &args.timeout {
+        let at = timeout.key.span();
+        let (private, output_type) = (respan(private.clone(), at), respan(output_type.to_token_stream(), at));
+        quote_spanned!(at=> #private::hedged_within(#sleeper_ref, #call.attempt_limit(), #attempt, <#output_type as #private::RetryOutcome>::timed_out))
+    } else {
+        attempt
+    };
+    // The deadline drops the attempts in flight with `E::from(TimedOut)`:
+    // asked for only when the attribute sets one (located on `deadline`).
+    let timed_out = if let Some(deadline) = &args.deadline {
+        let at = deadline.key.span();
+        let (private, output_type) = (respan(private.clone(), at), respan(output_type.to_token_stream(), at));
+        quote_spanned!(at=> ::core::option::Option::Some(<#output_type as #private::RetryOutcome>::timed_out))
+    } else {
+        quote_spanned!(span=> ::core::option::Option::None)
+    };
+    let unused = internal("__retry_unused");
+    let error = internal("__retry_error");
+    let classify = args.on.as_ref().map_or_else(
+        || quote_spanned!(span=> |#unused| #private::Verdict::Retry),
+        |on| {
+            let on = &on.value;
+            quote_spanned!(on.span()=> |#error| #private::IntoVerdict::into_verdict((#on)(#error)))
+        },
+    );
+    let on_retry =
+        args.on_retry.as_ref().map_or_else(|| quote_spanned!(span=> |#unused| {}), |hook| hook.value.to_token_stream());
+    let describe = describe(private, span);
+    let hedge = duration(hedge);
+    let run = quote_spanned! {span=>
+        #private::hedged::<_, #output_type, _, _, _, _, _>(
+            &mut #call,
+            #sleeper_ref,
+            #hedge,
+            |#call: &#private::Call<'_>| {
+                #clones
+                #bind_attempt
+                #attempt
+            },
+            #classify,
+            #on_retry,
+            #describe,
+            #timed_out,
+        ).await
+    };
+    let admit = args.breaker.as_ref().map(|breaker| {
+        let at = breaker.value.span();
+        let private = respan(private.clone(), at);
+        let output_type = respan(output_type.to_token_stream(), at);
+        quote_spanned!(at=> #call.admit(&#site, <#output_type as #private::RetryOutcome>::circuit_open))
+    });
+    let run = match admit {
+        Some(admit) => quote_spanned! {span=>
+            match #admit {
+                ::core::result::Result::Err(#result) => #result,
+                ::core::result::Result::Ok(()) => #run,
+            }
+        },
+        None => run,
+    };
+    (checks, run)
+}
+
+/// How the loop hands back the call's result. Without `fallback`, each end
+/// (a refused admission, a `Step::Return`) is `return result`, as it always
+/// was. With it, each end `break`s out of the loop with its result, and one
+/// place after the loop asks the engine (`Call::fall_back`) whether the
+/// result is an error to hand to the fallback: every way a call can end
+/// goes through it, and the user's expression is quoted once.
+struct Fallback {
+    /// `return` or `break`.
+    exit: TokenStream,
+    /// `let __retry_result =` before the loop, with a fallback.
+    bind_result: TokenStream,
+    /// The `match` after the loop, with a fallback.
+    finish: TokenStream,
+}
+
+impl Fallback {
+    fn new(args: &Args, flavor: Flavor, names: &Names, output_type: &syn::Type) -> Self {
+        let Names { span, call, result, .. } = names;
+        let span = *span;
+        let Some(given) = &args.fallback else {
+            return Fallback {
+                exit: quote_spanned!(span=> return),
+                bind_result: TokenStream::new(),
+                finish: TokenStream::new(),
+            };
+        };
+        let expr = &given.value;
+        // Located on the expression: a fallback of the wrong signature is
+        // reported there, once (the helper's bound names the return type).
+        let at = expr.span();
+        let private = respan(names.private.clone(), at);
+        let output_type = respan(output_type.to_token_stream(), at);
+        let error = names.internal("__retry_error");
+        let fall_back = if flavor == Flavor::Sync {
+            quote_spanned!(at=> #private::fallback::<#output_type, _>(#expr, #error))
+        } else {
+            quote_spanned!(at=> #private::fallback_async::<#output_type, _, _>(#expr, #error).await)
+        };
+        Fallback {
+            exit: quote_spanned!(span=> break),
+            bind_result: quote_spanned!(span=> let #result =),
+            finish: quote_spanned! {span=>
+                ;
+                match #call.fall_back(#result) {
+                    ::core::result::Result::Ok(#result) => #result,
+                    ::core::result::Result::Err(#error) => #fall_back,
+                }
+            },
         }
     }
 }
@@ -354,17 +525,7 @@ fn step(
     // bounds): locating those tokens on the return type and on the `on`
     // expression puts each error where the user can fix it.
     let step = Ident::new("step", args.on.as_ref().map_or(span, |on| on.value.span()));
-    let (error, formatter) = (internal("__retry_error"), internal("__retry_formatter"));
-    // Autoref specialisation: `Display` if the error has it, else `Debug`,
-    // else its type name; an error type needs neither to be retried. Only
-    // the trait that applies is used, hence the scoped `allow`.
-    let describe = quote_spanned! {span=>
-        |#error, #formatter| {
-            #[allow(unused_imports)]
-            use #private::{DescribeAny as _, DescribeDebug as _, DescribeDisplay as _};
-            (&&&#private::Describe(#error)).describe_error(#formatter)
-        }
-    };
+    let describe = describe(private, span);
     quote_spanned!(span=> #call.#step(&#site, #policy, { #result }, #classify, #on_retry, #describe))
 }
 
@@ -460,5 +621,21 @@ fn duration(duration: Duration) -> TokenStream {
         quote!(::core::time::Duration::from_millis(#millis))
     } else {
         quote!(::core::time::Duration::new(#secs, #nanos))
+    }
+}
+
+/// How an error is written in logs. Autoref specialisation: `Display` if
+/// the error has it, else `Debug`, else its type name; an error type needs
+/// neither to be retried. Only the trait that applies is used, hence the
+/// scoped `allow`.
+fn describe(private: &TokenStream, span: Span) -> TokenStream {
+    let internal = |name: &str| Ident::new(name, Span::mixed_site().located_at(span));
+    let (error, formatter) = (internal("__retry_error"), internal("__retry_formatter"));
+    quote_spanned! {span=>
+        |#error, #formatter| {
+            #[allow(unused_imports)]
+            use #private::{DescribeAny as _, DescribeDebug as _, DescribeDisplay as _};
+            (&&&#private::Describe(#error)).describe_error(#formatter)
+        }
     }
 }

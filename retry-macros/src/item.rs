@@ -99,6 +99,9 @@ pub(crate) fn classify(item: ItemFn, args: &Args, errors: &mut Errors) -> Option
             "`sleep` needs an `async fn`: a sync fn sleeps its thread between attempts (`std::thread::sleep`), and needs no timer",
         );
     }
+    if let Some(hedge) = &args.hedge {
+        check_hedge(sig, is_async, hedge, errors);
+    }
     if let Some(constness) = &sig.constness {
         errors.spanned(constness, "#[retry] cannot be used on a `const fn`: retrying sleeps between attempts, which a const context cannot do");
     }
@@ -136,6 +139,38 @@ pub(crate) fn classify(item: ItemFn, args: &Args, errors: &mut Errors) -> Option
     }
     let flavor = if is_async { Flavor::Async } else { Flavor::Sync };
     Some(RetryFn { item, flavor, boxed })
+}
+
+/// `hedge` runs the body several times at once: only an async fn can, and
+/// only if the body borrows `self` shared (each attempt reborrows it).
+fn check_hedge(sig: &Signature, is_async: bool, hedge: &crate::args::Given<std::time::Duration>, errors: &mut Errors) {
+    if !is_async {
+        errors.spanned(
+            &hedge.key,
+            "`hedge` needs an `async fn`: hedged attempts run at the same time, which a sync fn can only do on other threads; make the function `async`, or drop `hedge`",
+        );
+    }
+    if let Some(FnArg::Receiver(receiver)) = sig.inputs.first() {
+        let (exclusive, by_value) = match &receiver.kind {
+            syn::ReceiverKind::Reference(_, _, mutability) => (mutability.is_some(), false),
+            syn::ReceiverKind::Typed(_, ty) => match &**ty {
+                Type::Reference(reference) => (reference.mutability.is_some(), false),
+                _ => (false, true),
+            },
+            _ => (false, true),
+        };
+        if exclusive {
+            errors.spanned(
+                receiver,
+                "`hedge` runs attempts at the same time, and only one can hold `&mut self`: take `&self` (with interior mutability where the body writes), or drop `hedge`",
+            );
+        } else if by_value {
+            errors.spanned(
+                receiver,
+                "`hedge` runs attempts at the same time, and each would need its own `self`: take `&self`, or drop `hedge`",
+            );
+        }
+    }
 }
 
 /// The names the arguments bind, as far as a plain `name: T` goes.

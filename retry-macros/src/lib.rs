@@ -61,6 +61,8 @@ use proc_macro::TokenStream;
 /// | `timeout` | duration string (`async fn` only) | none | each attempt is dropped after this long (or when the deadline comes) and fails with `E::from(TimedOut)` |
 /// | `sleep` | expression callable as `Fn(Duration) -> impl Future` (`async fn` only) | tokio's timer, else async-io's | what the call sleeps on; the deadline is then measured on `std::time::Instant` |
 /// | `attempt` | an identifier | none | the body's name for its `retry_runtime::Attempt` (`number`, `max`, `is_last`, `elapsed`, `call_id`) |
+/// | `fallback` | expression callable as `FnOnce(E) -> Result<T, E>` (async fns: `FnOnce(E) -> impl Future<Output = Result<T, E>>`) | none | called with the error the call would return, however it ended (out of attempts, permanent, deadline, budget, breaker, timeout); its result is returned instead |
+/// | `hedge` | duration string (`async fn` only) | none | if an attempt has not answered after this long, a copy starts while it runs, up to `max` started; the first success wins, the others are dropped; each copy costs a `budget` token |
 /// | `crate` | path | `::retry_runtime` | where the runtime is, if the dependency was renamed |
 ///
 /// Durations are written like `"250ms"`, `"2s"`, `"1m30s"`, `"500us"`, `"1h"`.

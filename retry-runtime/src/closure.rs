@@ -2,11 +2,15 @@
 
 use crate::attempt::{Attempt, Origin};
 use crate::describe;
+use crate::engine::RetryOutcome;
 use crate::engine::{Call, CallSite, Step};
 use crate::event::RetryEvent;
+use crate::fallback::{FallBackTo, Fallback, FallbackAsync, NoFallback};
 use crate::policy::RetryPolicy;
 use crate::sleep::{DefaultSleeper, Sleeper};
+use crate::timeout::TimedOut;
 use crate::verdict::{IntoVerdict, Verdict};
+use std::time::Duration;
 
 /// Decides whether an error is worth retrying: implemented by every
 /// `Fn(&E) -> bool` and `Fn(&E) -> Verdict`, and by [`RetryAll`].
@@ -161,12 +165,13 @@ impl<F: FnMut(Attempt) -> R, R> Operation for WithAttempt<F> {
 /// ```
 #[derive(Debug)]
 #[must_use = "a retried operation does nothing until `call` runs it"]
-pub struct Retry<Op, C = RetryAll, N = Silent> {
+pub struct Retry<Op, C = RetryAll, N = Silent, F = NoFallback> {
     policy: RetryPolicy,
     operation: Op,
     classify: C,
     notify: N,
     function: &'static str,
+    fallback: F,
 }
 
 /// The async form of [`Retry`], built by [`RetryPolicy::retry_async`]:
@@ -191,9 +196,49 @@ pub struct Retry<Op, C = RetryAll, N = Silent> {
 /// ```
 #[derive(Debug)]
 #[must_use = "a retried operation does nothing until `call` runs it"]
-pub struct RetryAsync<Op, C = RetryAll, N = Silent, S = DefaultSleeper> {
-    inner: Retry<Op, C, N>,
+pub struct RetryAsync<Op, C = RetryAll, N = Silent, S = DefaultSleeper, F = NoFallback, H = NoHedge> {
+    inner: Retry<Op, C, N, F>,
     sleeper: S,
+    hedge: H,
+}
+
+/// Whether a [`RetryAsync`] hedges: [`NoHedge`] (the default) or the
+/// settings [`RetryAsync::hedge`] made. Not meant to be implemented elsewhere.
+#[doc(hidden)]
+pub trait HedgeOption<R> {
+    /// The hedge delay, and the result of a call whose deadline passed
+    /// before any attempt answered.
+    fn hedge(&self) -> Option<(Duration, TimedOutResult<R>)>;
+}
+
+/// Makes the result of a hedged call whose deadline passed.
+type TimedOutResult<R> = fn(TimedOut) -> R;
+
+/// No hedging: attempts follow one another.
+#[doc(hidden)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct NoHedge;
+
+impl<R> HedgeOption<R> for NoHedge {
+    #[inline]
+    fn hedge(&self) -> Option<(Duration, TimedOutResult<R>)> {
+        None
+    }
+}
+
+/// Hedging after a delay, set by [`RetryAsync::hedge`].
+#[doc(hidden)]
+#[derive(Debug)]
+pub struct Hedge<R> {
+    delay: Duration,
+    timed_out: fn(TimedOut) -> R,
+}
+
+impl<R> HedgeOption<R> for Hedge<R> {
+    #[inline]
+    fn hedge(&self) -> Option<(Duration, TimedOutResult<R>)> {
+        Some((self.delay, self.timed_out))
+    }
 }
 
 impl RetryPolicy {
@@ -240,7 +285,7 @@ impl RetryPolicy {
         Op: FnMut() -> Fut,
         Fut: Future<Output = Result<T, E>>,
     {
-        RetryAsync { inner: Retry::new(*self, Plain(operation)), sleeper: DefaultSleeper }
+        RetryAsync { inner: Retry::new(*self, Plain(operation)), sleeper: DefaultSleeper, hedge: NoHedge }
     }
 
     /// Retries `operation` (a closure given its [`Attempt`], returning a
@@ -263,29 +308,34 @@ impl RetryPolicy {
         Op: FnMut(Attempt) -> Fut,
         Fut: Future<Output = Result<T, E>>,
     {
-        RetryAsync { inner: Retry::new(*self, WithAttempt { operation, origin: None }), sleeper: DefaultSleeper }
+        RetryAsync {
+            inner: Retry::new(*self, WithAttempt { operation, origin: None }),
+            sleeper: DefaultSleeper,
+            hedge: NoHedge,
+        }
     }
 }
 
 impl<Op> Retry<Op> {
     fn new(policy: RetryPolicy, operation: Op) -> Self {
-        Retry { policy, operation, classify: RetryAll, notify: Silent, function: "closure" }
+        Retry { policy, operation, classify: RetryAll, notify: Silent, function: "closure", fallback: NoFallback }
     }
 }
 
-impl<Op, C, N> Retry<Op, C, N> {
-    fn with_classifier<C2>(self, classify: C2) -> Retry<Op, C2, N> {
-        Retry { policy: self.policy, operation: self.operation, classify, notify: self.notify, function: self.function }
+impl<Op, C, N, F> Retry<Op, C, N, F> {
+    fn with_classifier<C2>(self, classify: C2) -> Retry<Op, C2, N, F> {
+        let Retry { policy, operation, notify, function, fallback, .. } = self;
+        Retry { policy, operation, classify, notify, function, fallback }
     }
 
-    fn with_hook<N2>(self, notify: N2) -> Retry<Op, C, N2> {
-        Retry {
-            policy: self.policy,
-            operation: self.operation,
-            classify: self.classify,
-            notify,
-            function: self.function,
-        }
+    fn with_hook<N2>(self, notify: N2) -> Retry<Op, C, N2, F> {
+        let Retry { policy, operation, classify, function, fallback, .. } = self;
+        Retry { policy, operation, classify, notify, function, fallback }
+    }
+
+    fn with_fallback<F2>(self, fallback: F2) -> Retry<Op, C, N, F2> {
+        let Retry { policy, operation, classify, notify, function, .. } = self;
+        Retry { policy, operation, classify, notify, function, fallback }
     }
 
     /// Names the operation in [`RetryEvent::function`].
@@ -308,7 +358,7 @@ impl<Op, C, N> Retry<Op, C, N> {
     }
 }
 
-impl<Op, C, N, T, E> Retry<Op, C, N>
+impl<Op, C, N, F, T, E> Retry<Op, C, N, F>
 where
     Op: Operation<Output = Result<T, E>>,
 {
@@ -322,27 +372,45 @@ where
     ///     .call();
     /// assert_eq!((result, calls), (Err("permission denied"), 1));
     /// ```
-    pub fn when<V: IntoVerdict, F: Fn(&E) -> V>(self, classify: F) -> Retry<Op, F, N> {
+    pub fn when<V: IntoVerdict, K: Fn(&E) -> V>(self, classify: K) -> Retry<Op, K, N, F> {
         self.with_classifier(classify)
     }
 
     /// Calls `hook` before each sleep (see [`Notify`] for an example).
-    pub fn on_retry<F: Fn(&RetryEvent<'_, E>)>(self, hook: F) -> Retry<Op, C, F> {
+    pub fn on_retry<H: Fn(&RetryEvent<'_, E>)>(self, hook: H) -> Retry<Op, C, H, F> {
         self.with_hook(hook)
+    }
+
+    /// Returns `fallback(error)` instead of the error the call would
+    /// return, however it ended (out of attempts or time, a permanent
+    /// error, refused by the budget).
+    ///
+    /// ```
+    /// let mut calls = 0;
+    /// let answer: Result<&str, &str> = retry_runtime::RetryPolicy::new()
+    ///     .retry(|| { calls += 1; Err("permission denied") })
+    ///     .when(|_| false)
+    ///     .fallback(|error| if error == "permission denied" { Ok("guest") } else { Err(error) })
+    ///     .call();
+    /// assert_eq!((answer, calls), (Ok("guest"), 1));
+    /// ```
+    pub fn fallback<G: FnOnce(E) -> Result<T, E>>(self, fallback: G) -> Retry<Op, C, N, FallBackTo<G>> {
+        self.with_fallback(FallBackTo(fallback))
     }
 
     /// Runs the operation until it succeeds, fails permanently, or runs out of
     /// attempts or time; returns the last result.
     ///
     /// # Errors
-    /// The last attempt's error, unchanged.
+    /// The last attempt's error, unchanged, or the [`fallback`](Self::fallback)'s.
     #[inline]
     pub fn call(self) -> Result<T, E>
     where
         C: Classify<E>,
         N: Notify<E>,
+        F: Fallback<T, E>,
     {
-        let Retry { policy, mut operation, classify, notify, function } = self;
+        let Retry { policy, mut operation, classify, notify, function, fallback } = self;
         let site = CallSite::new(function, policy);
         let mut call = Call::sync(&site, site.policy());
         loop {
@@ -356,17 +424,23 @@ where
                 describe::by_type_name,
             );
             match step {
-                Step::Return(result) => return result,
+                Step::Return(result) if !fallback.given() => return result,
+                Step::Return(result) => {
+                    return match call.fall_back(result) {
+                        Ok(result) => result,
+                        Err(error) => fallback.fall_back(error),
+                    };
+                }
                 Step::Sleep(delay) => call.sleep_blocking(delay),
             }
         }
     }
 }
 
-impl<Op, C, N, S> RetryAsync<Op, C, N, S> {
+impl<Op, C, N, S, F, H> RetryAsync<Op, C, N, S, F, H> {
     /// Names the operation in [`RetryEvent::function`].
     pub fn named(self, function: &'static str) -> Self {
-        RetryAsync { inner: self.inner.named(function), sleeper: self.sleeper }
+        RetryAsync { inner: self.inner.named(function), sleeper: self.sleeper, hedge: self.hedge }
     }
 
     /// Sleeps on `sleeper` between attempts instead of tokio's timer: any
@@ -392,58 +466,162 @@ impl<Op, C, N, S> RetryAsync<Op, C, N, S> {
     /// assert_eq!(result, Err("down"));
     /// assert_eq!(*slept.borrow(), [Duration::from_secs(1), Duration::from_secs(2)]);
     /// ```
-    pub fn sleep<S2: Sleeper>(self, sleeper: S2) -> RetryAsync<Op, C, N, S2> {
-        RetryAsync { inner: self.inner, sleeper }
+    pub fn sleep<S2: Sleeper>(self, sleeper: S2) -> RetryAsync<Op, C, N, S2, F, H> {
+        RetryAsync { inner: self.inner, sleeper, hedge: self.hedge }
     }
 }
 
-impl<Op, C, N, S, Fut, T, E> RetryAsync<Op, C, N, S>
+impl<Op, C, N, S, F, H, Fut, T, E> RetryAsync<Op, C, N, S, F, H>
 where
     Op: Operation<Output = Fut>,
     Fut: Future<Output = Result<T, E>>,
 {
     /// Retries only the errors `classify` calls transient (`true` or a retrying [`Verdict`]).
-    pub fn when<V: IntoVerdict, F: Fn(&E) -> V>(self, classify: F) -> RetryAsync<Op, F, N, S> {
-        RetryAsync { inner: self.inner.with_classifier(classify), sleeper: self.sleeper }
+    pub fn when<V: IntoVerdict, K: Fn(&E) -> V>(self, classify: K) -> RetryAsync<Op, K, N, S, F, H> {
+        RetryAsync { inner: self.inner.with_classifier(classify), sleeper: self.sleeper, hedge: self.hedge }
     }
 
     /// Calls `hook` before each sleep.
-    pub fn on_retry<F: Fn(&RetryEvent<'_, E>)>(self, hook: F) -> RetryAsync<Op, C, F, S> {
-        RetryAsync { inner: self.inner.with_hook(hook), sleeper: self.sleeper }
+    pub fn on_retry<K: Fn(&RetryEvent<'_, E>)>(self, hook: K) -> RetryAsync<Op, C, K, S, F, H> {
+        RetryAsync { inner: self.inner.with_hook(hook), sleeper: self.sleeper, hedge: self.hedge }
+    }
+
+    /// Hedges the attempts: if an attempt has not answered after `delay`,
+    /// a copy starts while it keeps running, up to the policy's
+    /// `max_attempts` started; the first success wins and the others are
+    /// dropped. A permanent error ends the call at once; a transient one
+    /// starts the next copy at once. Each copy is asked of the deadline and
+    /// counted as a retry (`on_retry` is told of copies started after a
+    /// transient error, with a zero delay). The policy's `base` and
+    /// backoff are not used. The deadline drops every attempt in flight and
+    /// fails the call with `E::from(TimedOut)`.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() {
+    /// use std::time::Duration;
+    /// let mut started = 0;
+    /// let answer = retry_runtime::RetryPolicy::new()
+    ///     .max_attempts(2)
+    ///     .retry_async(|| {
+    ///         started += 1;
+    ///         // The first attempt is slow; the copy started after 50ms answers in 10ms.
+    ///         let latency = if started == 1 { Duration::from_secs(1) } else { Duration::from_millis(10) };
+    ///         async move {
+    ///             tokio::time::sleep(latency).await;
+    ///             Ok::<_, std::io::Error>(latency)
+    ///         }
+    ///     })
+    ///     .hedge(Duration::from_millis(50))
+    ///     .call()
+    ///     .await;
+    /// assert_eq!(answer.ok(), Some(Duration::from_millis(10)));
+    /// # }
+    /// ```
+    pub fn hedge(self, delay: Duration) -> RetryAsync<Op, C, N, S, F, Hedge<Result<T, E>>>
+    where
+        E: From<TimedOut>,
+    {
+        let hedge = Hedge { delay, timed_out: <Result<T, E> as RetryOutcome>::timed_out };
+        RetryAsync { inner: self.inner, sleeper: self.sleeper, hedge }
+    }
+
+    /// Awaits `fallback(error)` and returns it instead of the error the call
+    /// would return, however it ended.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() {
+    /// let answer = retry_runtime::RetryPolicy::new()
+    ///     .retry_async(|| async { Err::<u32, _>("down") })
+    ///     .fallback(|_error| async { Ok(0) })
+    ///     .call()
+    ///     .await;
+    /// assert_eq!(answer, Ok(0));
+    /// # }
+    /// ```
+    pub fn fallback<G, GFut>(self, fallback: G) -> RetryAsync<Op, C, N, S, FallBackTo<G>, H>
+    where
+        G: FnOnce(E) -> GFut,
+        GFut: Future<Output = Result<T, E>>,
+    {
+        RetryAsync { inner: self.inner.with_fallback(FallBackTo(fallback)), sleeper: self.sleeper, hedge: self.hedge }
     }
 
     /// Runs the operation until it succeeds, fails permanently, or runs out of
     /// attempts or time; returns the last result.
     ///
     /// # Errors
-    /// The last attempt's error, unchanged.
+    /// The last attempt's error, unchanged, or the [`fallback`](Self::fallback)'s.
     pub async fn call(self) -> Result<T, E>
     where
         C: Classify<E>,
         N: Notify<E>,
         S: Sleeper,
+        F: FallbackAsync<T, E>,
+        H: HedgeOption<Result<T, E>>,
     {
-        let RetryAsync { inner: Retry { policy, mut operation, classify, notify, function }, sleeper } = self;
+        let RetryAsync { inner: Retry { policy, mut operation, classify, notify, function, fallback }, sleeper, hedge } =
+            self;
         let site = CallSite::new(function, policy);
         let mut call = Call::asynchronous(&site, site.policy(), &sleeper);
-        loop {
-            let result = operation.run(&call).await;
-            // Bound apart from the sleep: a result held across it would make
-            // the future non-`Send` for a non-`Send` error.
-            let delay = match call.step(
-                &site,
-                site.policy(),
-                result,
-                |e| classify.classify(e),
-                |event| notify.notify(event),
+        let result = if let Some((delay, timed_out)) = hedge.hedge() {
+            crate::hedge::hedged(
+                &mut call,
+                &sleeper,
+                delay,
+                |call| operation.run(call),
+                // Moved in, not lent: a classifier or hook that is not
+                // `Sync` would otherwise make the call's future not `Send`.
+                move |e| classify.classify(e),
+                move |event| notify.notify(event),
                 describe::by_type_name,
-            ) {
-                Step::Return(result) => return result,
-                Step::Sleep(delay) => delay,
-            };
-            if !delay.is_zero() {
-                call.sleep_on(&sleeper, delay).await;
+                Some(timed_out),
+            )
+            .await
+        } else {
+            loop {
+                let result = operation.run(&call).await;
+                // Bound apart from the sleep: a result held across it would make
+                // the future non-`Send` for a non-`Send` error.
+                let delay = match call.step(
+                    &site,
+                    site.policy(),
+                    result,
+                    |e| classify.classify(e),
+                    |event| notify.notify(event),
+                    describe::by_type_name,
+                ) {
+                    Step::Return(result) => break result,
+                    Step::Sleep(delay) => delay,
+                };
+                if !delay.is_zero() {
+                    call.sleep_on(&sleeper, delay).await;
+                }
             }
-        }
+        };
+        // Bound apart from the await, which then holds no result.
+        let fallback = match fall_back_async(&call, fallback, result) {
+            Ok(result) => return result,
+            Err(fallback) => fallback,
+        };
+        fallback.await
+    }
+}
+
+/// What an async call that ended with `result` returns: `result`, or the
+/// future of its fallback's result when there is a fallback and `result`
+/// is an error. Decided before any await: the call is not held across it.
+fn fall_back_async<T, E, F: FallbackAsync<T, E>>(
+    call: &Call<'_>,
+    fallback: F,
+    result: Result<T, E>,
+) -> Result<Result<T, E>, F::Future> {
+    if !fallback.given() {
+        return Ok(result);
+    }
+    match call.fall_back(result) {
+        Ok(result) => Ok(result),
+        Err(error) => fallback.fall_back(error).map_or_else(|error| Ok(Err(error)), Err),
     }
 }

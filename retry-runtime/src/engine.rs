@@ -109,6 +109,11 @@ impl CallSite {
         &self.policy
     }
 
+    /// The function's name, for a [`RetryEvent`].
+    pub(crate) fn name(&self) -> FunctionName {
+        self.name
+    }
+
     /// The function's name in statistics, logs, metrics and [`RetryEvent::function`].
     pub(crate) fn function(&self) -> &'static str {
         self.name.get()
@@ -134,6 +139,12 @@ pub trait RetryOutcome: Sized {
     /// The error of a failed attempt, `None` on success.
     fn failure(&self) -> Option<&Self::Error>;
 
+    /// The error of a failed call, taken out for a `fallback`; `Ok(self)` on success.
+    ///
+    /// # Errors
+    /// The call's error.
+    fn into_failure(self) -> Result<Self, Self::Error>;
+
     /// The result of a call an open circuit breaker refused:
     /// `Err(E::from(CircuitOpen))`.
     fn circuit_open(open: CircuitOpen) -> Self
@@ -152,6 +163,14 @@ impl<T, E> RetryOutcome for Result<T, E> {
     #[inline]
     fn failure(&self) -> Option<&E> {
         self.as_ref().err()
+    }
+
+    #[inline]
+    fn into_failure(self) -> Result<Self, E> {
+        match self {
+            Ok(value) => Ok(Ok(value)),
+            Err(error) => Err(error),
+        }
     }
 
     #[inline]
@@ -506,6 +525,99 @@ impl<'a> Call<'a> {
             stats.record_timeout();
         }
         timed_out(TimedOut::after(limit))
+    }
+
+    /// The call has its `result` (a success, or the error it would return,
+    /// whichever way it ended: refused, exhausted, permanent, out of time or
+    /// budget); a function with a `fallback` asks here whether to call it.
+    /// An error is taken out for the fallback and the fallback counted in
+    /// the statistics, logs and metrics.
+    ///
+    /// # Errors
+    /// The error the fallback is called with.
+    pub fn fall_back<R: RetryOutcome>(&self, result: R) -> Result<R, R::Error> {
+        let error = result.into_failure();
+        if error.is_err() {
+            observe::fell_back(self.site.stats(), self.site.function());
+        }
+        error
+    }
+
+    // Hedging (`hedge.rs`): attempts that overlap instead of following one
+    // another. The driver asks the engine the same questions a retry asks
+    // (deadline, breaker, budget), with one permit per attempt in flight.
+    // While hedging, `failures` counts the attempts started after the first,
+    // so that `attempt` numbers them and a dropped call counts them all.
+
+    /// A hedged call begins: it earns its share of the budget once, as a
+    /// retried call does, and takes the first attempt's permit, if any.
+    pub(crate) fn hedge_begin(&mut self) -> Option<Permit> {
+        if let Some(budget) = self.site.budget {
+            budget.hedged_call_started();
+        }
+        self.state.permit.take()
+    }
+
+    /// May another copy start now? Asked as a retry with no delay is: the
+    /// deadline, the breaker (its permit returned), the budget (a token
+    /// paid). On yes, the copy is counted as a retry and a hedged attempt.
+    pub(crate) fn hedge_copy(&mut self) -> Result<Option<Permit>, Outcome> {
+        let (site, policy) = (self.site, self.policy);
+        self.allowed(site, policy, Duration::ZERO)?;
+        self.state.failures = self.state.failures.saturating_add(1);
+        observe::hedged(site.stats(), site.function(), self.state.failures.saturating_add(1));
+        Ok(self.state.permit.take())
+    }
+
+    /// Tells the breaker how the attempt holding `permit` went.
+    pub(crate) fn hedge_answered(&mut self, permit: Option<Permit>, failed: bool) {
+        let site = self.site;
+        self.state.permit = permit;
+        self.apart(|state| state.breaker_answered(site, failed));
+    }
+
+    /// Gives back the permit of an attempt dropped unanswered.
+    pub(crate) fn hedge_release(&mut self, permit: Option<Permit>) {
+        self.state.permit = permit;
+        self.state.release_permit(self.site);
+    }
+
+    /// The hedged call ends with `outcome`: on success, attempt `winner` won.
+    pub(crate) fn hedge_end(&mut self, outcome: Outcome, winner: u32, error: &dyn fmt::Display) {
+        let (site, policy) = (self.site, self.policy);
+        if outcome == Outcome::Success {
+            if let Some(stats) = site.stats() {
+                stats.record_hedge_win(winner);
+            }
+        } else {
+            self.state.failures = self.state.failures.saturating_add(1);
+        }
+        // The first attempt is the one not counted as a retry.
+        self.state.end(site, policy, outcome, 1, error);
+    }
+
+    /// How long the next hedged attempt may run: the site's `timeout`, or
+    /// less when the deadline is nearer; `None` for no limit.
+    pub fn attempt_limit(&self) -> Option<Duration> {
+        match (self.site.timeout, self.state.time_left()) {
+            (Some(timeout), Some(left)) => Some(timeout.min(left)),
+            (timeout, left) => timeout.or(left),
+        }
+    }
+
+    /// The time left before the deadline, if there is one.
+    pub(crate) fn time_left(&self) -> Option<Duration> {
+        self.state.time_left()
+    }
+
+    /// The breaker at the call's site, for a guard that gives permits back.
+    pub(crate) fn breaker(&self) -> Option<&'static CircuitBreaker> {
+        self.site.breaker.map(|(breaker, _)| breaker)
+    }
+
+    /// The call's site and policy.
+    pub(crate) fn parts(&self) -> (&CallSite, &RetryPolicy) {
+        (self.site, self.policy)
     }
 
     /// What the attempts of this call share, for [`Call::attempt`]: read

@@ -251,6 +251,59 @@
 //! assert!(keys.iter().all(|key| *key == keys[0]));
 //! ```
 //!
+//! ## `hedge`: slow attempts
+//!
+//! `hedge = "50ms"` (async fns): if an attempt has not answered after the
+//! delay, a copy starts while it keeps running, up to `max` attempts
+//! started; the first success wins and the others are dropped. A permanent
+//! error ends the call at once, a transient one starts the next copy at
+//! once. Each copy costs a `budget` token and is asked of the `deadline`
+//! and the `breaker`. The attempts run in the caller's task (nothing is
+//! spawned), so the body must be runnable several times at once: `&self`,
+//! and arguments that are references, `Copy` or in `clone(…)`.
+//!
+//! ```
+//! use std::time::Duration;
+//! use retry_runtime::retry;
+//!
+//! struct Replica { latency: [u64; 2], started: std::sync::atomic::AtomicUsize }
+//!
+//! impl Replica {
+//!     #[retry(max = 2, hedge = "50ms")]
+//!     async fn get(&self, key: &str) -> Result<String, std::io::Error> {
+//!         let attempt = self.started.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+//!         tokio::time::sleep(Duration::from_millis(self.latency[attempt])).await;
+//!         Ok(format!("{key} from attempt {}", attempt + 1))
+//!     }
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread", start_paused = true)]
+//! # async fn main() {
+//! let replica = Replica { latency: [1000, 10], started: Default::default() };
+//! assert_eq!(replica.get("user:1").await.unwrap(), "user:1 from attempt 2");
+//! # }
+//! ```
+//!
+//! ## `fallback`: the last answer
+//!
+//! `fallback = expr` is called with the error the call would otherwise
+//! return, however it ended (attempts exhausted, a permanent error, the
+//! deadline, a budget refusal, an open breaker, a timed-out last attempt),
+//! and its result is returned instead: `FnOnce(E) -> Result<T, E>`, or for
+//! an async fn `FnOnce(E) -> impl Future<Output = Result<T, E>>`. The
+//! statistics count it in [`stats::FunctionStats::fallbacks`].
+//!
+//! ```
+//! use retry_runtime::retry;
+//!
+//! #[retry(max = 3, base = "1ms", fallback = |_error| Ok(String::from("cached")))]
+//! fn price(_sku: &str) -> Result<String, &'static str> {
+//!     Err("503")
+//! }
+//!
+//! assert_eq!(price("sku-1").as_deref(), Ok("cached"));
+//! ```
+//!
 //! ## `#[async_trait]` methods
 //!
 //! `#[retry]` on a method of an `#[async_trait]` impl (or a default method
@@ -428,6 +481,8 @@ mod describe;
 mod duration;
 mod engine;
 mod event;
+mod fallback;
+mod hedge;
 mod jitter;
 #[cfg(feature = "opentelemetry")]
 #[cfg_attr(docsrs, doc(cfg(feature = "opentelemetry")))]
@@ -462,10 +517,13 @@ pub mod __private {
     pub use crate::backoff::Backoff;
     pub use crate::describe::{Describe, DescribeAny, DescribeDebug, DescribeDisplay};
     pub use crate::engine::{Call, CallSite, RetryOutcome, Step, attempt, attempt_async};
+    pub use crate::fallback::{fallback, fallback_async};
+    pub use crate::hedge::{hedged, hedged_argument, within as hedged_within};
     pub use crate::jitter::Jitter;
     pub use crate::policy::RetryPolicy;
     pub use crate::sleep::{DefaultSleeper, checked as sleeper, default_sleeper};
     pub use crate::stats::Stats;
+    pub use crate::verdict::{IntoVerdict, Verdict};
 }
 
 pub use attempt::{Attempt, CallId};
@@ -475,8 +533,11 @@ pub use budget::{BudgetError, BudgetMode, RetryBudget};
 pub use classify::{ClassifierExt, Transient, is_transient};
 pub use closure::{Classify, Notify, Retry, RetryAll, RetryAsync, Silent};
 #[doc(hidden)]
-pub use closure::{Operation, Plain, WithAttempt};
+pub use closure::{Hedge, HedgeOption, NoHedge, Operation, Plain, WithAttempt};
 pub use event::RetryEvent;
+#[doc(hidden)]
+pub use fallback::FallBackTo;
+pub use fallback::{Fallback, FallbackAsync, NoFallback};
 pub use jitter::Jitter;
 pub use policy::{PolicyError, RetryPolicy};
 pub use policy_source::ToPolicy;

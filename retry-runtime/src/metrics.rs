@@ -5,6 +5,8 @@
 //! | `retry.attempts` | counter | `{attempt}` | `retry.function` |
 //! | `retry.successes` | counter | `{call}` | `retry.function` |
 //! | `retry.failures` | counter | `{call}` | `retry.function`, `retry.outcome` (`exhausted`, `non_retryable`, `budget_refused`, `circuit_open` or `cancelled`) |
+//! | `retry.hedged_attempts` | counter | `{attempt}` | `retry.function` (also counted in `retry.attempts`) |
+//! | `retry.fallbacks` | counter | `{call}` | `retry.function` |
 //! | `retry.backoff_duration` | histogram | `s` | `retry.function` |
 //!
 //! The instruments are created on first use, from the meter given to
@@ -28,6 +30,8 @@ struct Instruments {
     attempts: Counter<u64>,
     successes: Counter<u64>,
     failures: Counter<u64>,
+    fallbacks: Counter<u64>,
+    hedged: Counter<u64>,
     backoff: Histogram<f64>,
 }
 
@@ -67,6 +71,16 @@ fn instruments(meter: &Meter) -> Instruments {
             .with_description("Calls of retried functions that failed for good")
             .with_unit("{call}")
             .build(),
+        fallbacks: meter
+            .u64_counter("retry.fallbacks")
+            .with_description("Failed calls of retried functions that returned their fallback's result")
+            .with_unit("{call}")
+            .build(),
+        hedged: meter
+            .u64_counter("retry.hedged_attempts")
+            .with_description("Copies of a slow attempt that hedged calls started")
+            .with_unit("{attempt}")
+            .build(),
         backoff: meter
             .f64_histogram("retry.backoff_duration")
             .with_description("Delays slept between attempts")
@@ -103,4 +117,17 @@ pub(crate) fn ended(function: &'static str, outcome: &'static str, unrecorded: u
     } else {
         instruments.failures.add(1, &[function, KeyValue::new("retry.outcome", outcome)]);
     }
+}
+
+/// A failed call returns its fallback's result (it is also counted in `retry.failures`).
+pub(crate) fn fell_back(function: &'static str) {
+    get().fallbacks.add(1, &[KeyValue::new("retry.function", function)]);
+}
+
+/// A hedged call started another attempt.
+pub(crate) fn hedged(function: &'static str) {
+    let instruments = get();
+    let attributes = [KeyValue::new("retry.function", function)];
+    instruments.attempts.add(1, &attributes);
+    instruments.hedged.add(1, &attributes);
 }

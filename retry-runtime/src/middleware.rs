@@ -137,6 +137,10 @@ impl<Res, E> RetryOutcome for Tried<Res, E> {
         self.failed.then_some(&self.attempt)
     }
 
+    fn into_failure(self) -> Result<Self, AttemptOutcome<Res, E>> {
+        if self.failed { Err(self.attempt) } else { Ok(self) }
+    }
+
     fn circuit_open(open: CircuitOpen) -> Self
     where
         AttemptOutcome<Res, E>: From<CircuitOpen>,

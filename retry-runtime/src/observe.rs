@@ -109,6 +109,45 @@ fn report_ended(ended: &Ended<'_>) {
     crate::metrics::ended(ended.function.get(), ended.outcome.name(), ended.unrecorded);
 }
 
+/// A hedged call of `function` started attempt `attempt` while the others
+/// run: counted as a retry (with no sleep) and as a hedged attempt.
+#[cfg_attr(not(feature = "tracing"), allow(unused_variables))]
+pub(crate) fn hedged(stats: Option<&Stats>, function: &'static str, attempt: u32) {
+    if let Some(stats) = stats {
+        stats.record_retry(std::time::Duration::ZERO);
+        stats.record_hedged();
+    }
+    #[cfg(feature = "tracing")]
+    tracing::debug!(
+        retry.function = function,
+        retry.attempt = attempt,
+        retry.hedged = true,
+        "hedging {}: attempt {attempt} started",
+        short_name(function)
+    );
+    #[cfg(feature = "opentelemetry")]
+    crate::metrics::hedged(function);
+}
+
+/// A failed call of `function` returns its `fallback`'s result instead of its error.
+#[cold]
+#[inline(never)]
+#[cfg_attr(not(any(feature = "tracing", feature = "opentelemetry")), allow(unused_variables))]
+pub(crate) fn fell_back(stats: Option<&Stats>, function: &'static str) {
+    if let Some(stats) = stats {
+        stats.record_fallback();
+    }
+    #[cfg(feature = "tracing")]
+    tracing::info!(
+        retry.function = function,
+        retry.fallback = true,
+        "{} failed: calling its fallback",
+        short_name(function)
+    );
+    #[cfg(feature = "opentelemetry")]
+    crate::metrics::fell_back(function);
+}
+
 /// A call of `function` moved the circuit breaker `breaker` to `state`.
 #[cold]
 #[inline(never)]

@@ -101,6 +101,10 @@ pub struct Stats {
     circuit_rejections: AtomicU64,
     circuits_opened: AtomicU64,
     timeouts: AtomicU64,
+    fallbacks: AtomicU64,
+    hedged_attempts: AtomicU64,
+    /// Hedged calls won by attempt 1, 2, 3, 4, 5+.
+    hedge_wins: [AtomicU64; 5],
     cancelled: AtomicU64,
     /// Calls that were not a first-try success, by attempts made: 1, 2, 3, 4, 5+.
     other_histogram: [AtomicU64; 5],
@@ -142,6 +146,9 @@ impl Stats {
             circuit_rejections: AtomicU64::new(0),
             circuits_opened: AtomicU64::new(0),
             timeouts: AtomicU64::new(0),
+            fallbacks: AtomicU64::new(0),
+            hedged_attempts: AtomicU64::new(0),
+            hedge_wins: [const { AtomicU64::new(0) }; 5],
             cancelled: AtomicU64::new(0),
             other_histogram: [const { AtomicU64::new(0) }; 5],
             last_success_ms: AtomicU64::new(0),
@@ -256,6 +263,23 @@ impl Stats {
         self.timeouts.fetch_add(1, Relaxed);
     }
 
+    /// A failed call returned its `fallback`'s result.
+    #[cold]
+    pub(crate) fn record_fallback(&self) {
+        self.fallbacks.fetch_add(1, Relaxed);
+    }
+
+    /// A hedged call started another copy of its attempt.
+    pub(crate) fn record_hedged(&self) {
+        self.hedged_attempts.fetch_add(1, Relaxed);
+    }
+
+    /// A hedged call succeeded with its attempt number `winner`.
+    pub(crate) fn record_hedge_win(&self, winner: u32) {
+        let bucket = usize::try_from(winner.clamp(1, 5) - 1).unwrap_or(4);
+        self.hedge_wins[bucket].fetch_add(1, Relaxed);
+    }
+
     /// A call of this function moved its circuit breaker to open.
     #[cold]
     pub(crate) fn record_circuit_opened(&self) {
@@ -315,6 +339,9 @@ impl Stats {
             circuit_rejections: self.circuit_rejections.load(Relaxed),
             circuits_opened: self.circuits_opened.load(Relaxed),
             timeouts: self.timeouts.load(Relaxed),
+            fallbacks: self.fallbacks.load(Relaxed),
+            hedged_attempts: self.hedged_attempts.load(Relaxed),
+            hedge_wins: self.hedge_wins.each_ref().map(|bucket| bucket.load(Relaxed)),
             cancelled,
             last_success: from_unix_ms(self.last_success_ms.load(Relaxed)),
             last_failure: from_unix_ms(self.last_failure_ms.load(Relaxed)),
@@ -437,6 +464,16 @@ pub struct FunctionStats {
     /// Attempts that ran past the `timeout` (and failed with
     /// [`crate::TimedOut`]).
     pub timeouts: u64,
+    /// Failed calls (counted in `failures`, `non_retryable_failures`,
+    /// `budget_refusals` or `circuit_rejections`) that returned their
+    /// `fallback`'s result instead of their error.
+    pub fallbacks: u64,
+    /// Extra copies of an attempt that `hedge` started (also counted in
+    /// `retries` and `attempts`).
+    pub hedged_attempts: u64,
+    /// Successful hedged calls by the attempt that won: 1 (the first), 2,
+    /// 3, 4, 5 or later.
+    pub hedge_wins: [u64; 5],
     /// Calls dropped before they returned: an async call's future cancelled
     /// (by `select!`, a timeout around it, a dropped task) or a body that
     /// panicked.
@@ -508,7 +545,7 @@ impl Snapshot {
     }
 }
 
-const HEADER: [&str; 15] = [
+const HEADER: [&str; 16] = [
     "function",
     "calls",
     "attempts",
@@ -523,10 +560,11 @@ const HEADER: [&str; 15] = [
     "budget",
     "breaker",
     "timeouts",
+    "fallbacks",
     "cancelled",
 ];
 
-fn row(stats: &FunctionStats) -> [String; 15] {
+fn row(stats: &FunctionStats) -> [String; 16] {
     let percent = |rate: Option<f64>| rate.map_or_else(|| "-".to_owned(), |r| format!("{:.1}%", r * 100.0));
     let h = stats.attempts_histogram;
     [
@@ -544,11 +582,12 @@ fn row(stats: &FunctionStats) -> [String; 15] {
         stats.budget_refusals.to_string(),
         stats.circuit_rejections.to_string(),
         stats.timeouts.to_string(),
+        stats.fallbacks.to_string(),
         stats.cancelled.to_string(),
     ]
 }
 
-fn table(f: &mut fmt::Formatter<'_>, rows: &[[String; 15]]) -> fmt::Result {
+fn table(f: &mut fmt::Formatter<'_>, rows: &[[String; 16]]) -> fmt::Result {
     let mut widths = HEADER.map(str::len);
     for row in rows {
         for (width, cell) in widths.iter_mut().zip(row) {

@@ -37,6 +37,21 @@ pub async fn strict_async(code: u32) -> Result<(), u32> {
     Err(code)
 }
 
+/// Hedged, with a fallback, under every lint.
+///
+/// # Errors
+/// Never: the fallback answers.
+#[retry(max = 2, hedge = "5ms", deadline = "1s", on = is_transient, fallback = |error: Failure| async move { Ok(error.code) })]
+pub async fn strict_hedged(code: u32) -> Result<u32, Failure> {
+    Err(Failure { transient: true, code })
+}
+
+impl From<retry_runtime::TimedOut> for Failure {
+    fn from(_: retry_runtime::TimedOut) -> Self {
+        Failure { transient: true, code: 504 }
+    }
+}
+
 struct Service {
     policy: RetryPolicy,
 }
@@ -46,6 +61,11 @@ impl Service {
     fn greet(&self, name: String) -> Result<String, String> {
         if name.is_empty() { Err(name) } else { Ok(format!("hello {name}")) }
     }
+}
+
+#[tokio::test(start_paused = true)]
+async fn strict_hedged_code_runs() {
+    assert_eq!(strict_hedged(7).await, Ok(7));
 }
 
 #[test]

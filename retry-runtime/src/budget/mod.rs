@@ -568,6 +568,16 @@ impl RetryBudget {
         self.earn(self.ratio_milli);
     }
 
+    /// A hedged call begins (its extra copies then pay as retries do): the
+    /// proportional bucket's one deposit per call. The gRPC and AWS modes
+    /// hear nothing more of a hedged call than what its copies pay.
+    #[inline]
+    pub(crate) fn hedged_call_started(&self) {
+        if self.mode == BudgetMode::Proportional {
+            self.earn(self.ratio_milli);
+        }
+    }
+
     /// The call succeeded after retries; `last` is what its last retry paid.
     #[inline]
     pub(crate) fn succeeded_after_retries(&self, last: Paid) {
