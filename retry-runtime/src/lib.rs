@@ -335,8 +335,15 @@ mod budget;
 pub mod classify;
 mod clock;
 mod closure;
+#[cfg(feature = "config")]
+#[cfg_attr(docsrs, doc(cfg(feature = "config")))]
+pub mod config;
 mod describe;
+#[cfg(feature = "serde")]
+mod deserialize;
 mod duration;
+#[cfg(feature = "serde")]
+mod duration_text;
 mod engine;
 mod event;
 mod jitter;
@@ -361,6 +368,8 @@ mod verdict;
 pub mod __private {
     pub use crate::ToPolicy;
     pub use crate::backoff::Backoff;
+    #[cfg(feature = "config")]
+    pub use crate::config::resolve as resolve_config;
     pub use crate::describe::{Describe, DescribeAny, DescribeDebug, DescribeDisplay};
     pub use crate::engine::{Call, CallSite, RetryOutcome, Step, attempt, attempt_async};
     pub use crate::jitter::Jitter;
