@@ -69,8 +69,23 @@ fn expand(args: &Args, retry_fn: &RetryFn) -> TokenStream {
     let site = call_site(args, &private, span, &site_name, &internal);
     // The policy each step is passed: the site's constant one, or the value
     // of `policy = expr`, evaluated once per call.
-    let (bind_policy, policy) = match &args.policy {
-        Some(given) => {
+    let (bind_policy, policy) = match (&args.policy, &args.config) {
+        // `config = "name"`: the installed configuration's policy and
+        // timeout for `name`, over the attribute's own, taken once per call.
+        // The merge is the runtime's (`config::resolve`).
+        (_, Some(config)) => {
+            let (name, value) = (&config.value, internal("__retry_config"));
+            let timeout = match &args.timeout {
+                Some(timeout) => {
+                    let limit = duration(timeout.value);
+                    quote!(::core::option::Option::Some(#limit))
+                }
+                None => quote!(::core::option::Option::None),
+            };
+            let bind = quote_spanned!(span=> let #value = #private::resolve_config(#name, #site_name.policy(), #timeout););
+            (bind, quote_spanned!(span=> &#value.policy))
+        }
+        (Some(given), None) => {
             let expr = &given.value;
             let value = internal("__retry_policy");
             // Located on the expression, so an error about its type
@@ -79,11 +94,17 @@ fn expand(args: &Args, retry_fn: &RetryFn) -> TokenStream {
             let bind = quote_spanned!(expr.span()=> let #value: #at_expr::RetryPolicy = #at_expr::ToPolicy::to_policy(&(#expr)););
             (bind, quote_spanned!(span=> &#value))
         }
-        None => (TokenStream::new(), quote_spanned!(span=> #site_name.policy())),
+        (None, None) => (TokenStream::new(), quote_spanned!(span=> #site_name.policy())),
     };
-    let start = match retry_fn.flavor {
-        Flavor::Sync => quote_spanned!(span=> #private::Call::sync(&#site_name, #policy)),
-        Flavor::Async => quote_spanned!(span=> #private::Call::tokio(&#site_name, #policy)),
+    let start = match (retry_fn.flavor, &args.config) {
+        (Flavor::Sync, _) => quote_spanned!(span=> #private::Call::sync(&#site_name, #policy)),
+        (Flavor::Async, None) => quote_spanned!(span=> #private::Call::tokio(&#site_name, #policy)),
+        // A sync attempt cannot be stopped, so only an async call takes the
+        // configuration's timeout.
+        (Flavor::Async, Some(_)) => {
+            let config = internal("__retry_config");
+            quote_spanned!(span=> #private::Call::tokio(&#site_name, #policy).with_timeout(#config.timeout))
+        }
     };
     let clones = args.clone.iter().flat_map(|c| &c.value);
     let clones = quote!(#(let #clones = ::core::clone::Clone::clone(&#clones);)*);
@@ -103,9 +124,11 @@ fn expand(args: &Args, retry_fn: &RetryFn) -> TokenStream {
         Flavor::Sync => quote_spanned!(span=> #private::attempt::<#output_type, _>(|| #block)),
         Flavor::Async => {
             let attempt = quote_spanned!(span=> #private::attempt_async::<#output_type, _>(async #block));
-            // Located on `timeout`: a missing `From<TimedOut>` is reported there.
-            if let Some(timeout) = &args.timeout {
-                let at = timeout.key.span();
+            // Located on `timeout` (or `config`, whose file may give one):
+            // a missing `From<TimedOut>` is reported there.
+            let limited = args.timeout.as_ref().map(|t| &t.key).or(args.config.as_ref().map(|c| &c.key));
+            if let Some(key) = limited {
+                let at = key.span();
                 let (private, output_type) = (respan(private.clone(), at), respan(output_type.to_token_stream(), at));
                 let timed_out = quote_spanned!(at=> <#output_type as #private::RetryOutcome>::timed_out);
                 quote_spanned!(at=> #call.within_timeout(#attempt, #timed_out).await)

@@ -205,6 +205,9 @@ pub struct Call<'a> {
     site: &'a CallSite,
     policy: &'a RetryPolicy,
     state: State,
+    /// Each attempt's time limit: the site's, or the call's own
+    /// ([`Call::with_timeout`], a configuration's, taken once per call).
+    timeout: Option<Duration>,
 }
 
 /// What a call changes as it goes: plain values, so that the optimiser
@@ -255,7 +258,16 @@ impl<'a> Call<'a> {
         let deadline = policy.deadline.map(|deadline| timeline.now().saturating_add(deadline));
         let state =
             State { failures: 0, phase: Phase::Attempting, timeline, permit: None, deadline, delays: Delays::new() };
-        Call { site, policy, state }
+        Call { site, policy, state, timeout: site.timeout }
+    }
+
+    /// Gives each attempt of this call its own time limit instead of the
+    /// site's (`None`: none), as `#[retry(config = …)]` does with the
+    /// installed configuration's `timeout`.
+    #[must_use]
+    pub fn with_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.timeout = timeout;
+        self
     }
 
     /// Runs `out_of_line` on a copy of the state, then keeps the copy.
@@ -451,14 +463,14 @@ impl<'a> Call<'a> {
         self.state.phase = Phase::Attempting;
     }
 
-    /// Runs one attempt of an async body for at most the site's `timeout`,
+    /// Runs one attempt of an async body for at most the call's `timeout`,
     /// or less when the deadline is nearer; past it, the attempt is dropped
     /// and fails with the result `timed_out` makes (passed in, so a missing
     /// conversion is reported once, where the macro names it). With no time
     /// left at all, the attempt is not started.
     #[cfg(feature = "tokio")]
     pub async fn within_timeout<R>(&mut self, attempt: impl Future<Output = R>, timed_out: fn(TimedOut) -> R) -> R {
-        let timeout = self.site.timeout.unwrap_or(Duration::MAX);
+        let timeout = self.timeout.unwrap_or(Duration::MAX);
         let limit = self.state.time_left().map_or(timeout, |left| left.min(timeout));
         if !limit.is_zero()
             && let Ok(result) = tokio::time::timeout(limit, attempt).await
