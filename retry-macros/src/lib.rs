@@ -59,6 +59,7 @@ use proc_macro::TokenStream;
 /// | `budget` | the path of a `static` `RetryBudget` | none | retries paid from a token bucket shared by many calls; a refused retry returns the last error at once |
 /// | `breaker` | the path of a `static` `CircuitBreaker` | none | asked before the first attempt and before each retry's sleep; while open, a call fails fast with `E::from(CircuitOpen)` |
 /// | `timeout` | duration string (`async fn` only) | none | each attempt is dropped after this long (or when the deadline comes) and fails with `E::from(TimedOut)` |
+/// | `config` | string literal: an operation's name | none | the policy (and, for an `async fn`, each attempt's `timeout`) of that operation in the installed `retry_runtime::config::Policies`, taken once per call; the literal keys fill what the file does not give; excludes `policy`; feature `config` |
 /// | `crate` | path | `::retry_runtime` | where the runtime is, if the dependency was renamed |
 ///
 /// Durations are written like `"250ms"`, `"2s"`, `"1m30s"`, `"500us"`, `"1h"`.
