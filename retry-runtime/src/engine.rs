@@ -621,6 +621,8 @@ impl State {
 #[inline(never)]
 fn ask_breaker(site: &CallSite, timeline: Timeline) -> Option<Result<Permit, CircuitOpen>> {
     let (breaker, _) = site.breaker?;
+    // A named breaker is listed (`breaker::status`) the first time it is asked.
+    breaker.register();
     let now = if breaker.is_open() { timeline.now() } else { Duration::ZERO };
     Some(breaker.acquire_at(now))
 }

@@ -330,7 +330,7 @@
 #![doc(test(attr(deny(warnings))))]
 
 mod backoff;
-mod breaker;
+pub mod breaker;
 mod budget;
 pub mod classify;
 mod clock;

@@ -108,3 +108,61 @@ async fn the_file_timeout_limits_each_attempt_of_an_async_call() {
     assert!(list_products(&attempts).await.is_ok());
     assert_eq!(start.elapsed(), Duration::from_secs(60));
 }
+
+#[derive(Debug)]
+enum QueryError {
+    Unavailable,
+    Open,
+    TimedOut,
+}
+
+impl From<retry_runtime::CircuitOpen> for QueryError {
+    fn from(_: retry_runtime::CircuitOpen) -> Self {
+        QueryError::Open
+    }
+}
+
+impl From<TimedOut> for QueryError {
+    fn from(_: TimedOut) -> Self {
+        QueryError::TimedOut
+    }
+}
+
+/// Its own settings would open it after 10 failures.
+static QUERY_SERVICE: retry_runtime::CircuitBreaker =
+    retry_runtime::CircuitBreaker::new().failure_threshold(10).cool_down(Duration::from_secs(60)).named("query_service");
+
+#[retry(config = "query", max = 1, breaker = QUERY_SERVICE)]
+async fn query() -> Result<(), QueryError> {
+    Err(QueryError::Unavailable)
+}
+
+fn query_service_status() -> Option<retry_runtime::breaker::BreakerStatus> {
+    retry_runtime::breaker::status().into_iter().find(|status| status.name == "query_service")
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_named_breaker_takes_the_file_settings_is_listed_and_reset() {
+    use retry_runtime::CircuitState::{Closed, Open};
+    let _installed = INSTALLING.lock().await;
+    install("[breakers.query_service]\nfailure_threshold = 2");
+    assert!(matches!(query().await, Err(QueryError::Unavailable)));
+    let status = query_service_status().map(|s| (s.state, s.failures, s.times_opened));
+    assert_eq!(status, Some((Closed, 1, 0)), "listed once asked");
+    assert!(matches!(query().await, Err(QueryError::Unavailable)));
+    assert!(matches!(query().await, Err(QueryError::Open)), "opened after the file's 2 failures, not its own 10");
+    let status = query_service_status().map(|s| (s.state, s.times_opened, s.rejections));
+    assert_eq!(status, Some((Open, 1, 1)));
+
+    retry_runtime::breaker::reset_all();
+    assert_eq!(query_service_status().map(|s| s.state), Some(Closed));
+
+    // A reload applies to the breaker: now three failures open it.
+    install("[breakers.query_service]\nfailure_threshold = 3");
+    for _ in 0..3 {
+        assert!(matches!(query().await, Err(QueryError::Unavailable)));
+    }
+    assert!(matches!(query().await, Err(QueryError::Open)));
+    retry_runtime::breaker::reset_all();
+    config::uninstall();
+}

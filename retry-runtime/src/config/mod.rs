@@ -198,7 +198,8 @@ impl Policies {
 
     /// Makes these the policies of the whole process, replacing any
     /// installed before. Calls in flight keep the policy they started with;
-    /// the next call reads these.
+    /// the next call reads these. Named breakers take their
+    /// `[breakers.<name>]` settings (see [`CircuitBreaker::named`](crate::CircuitBreaker::named)).
     ///
     /// ```
     /// use retry_runtime::config::{self, Policies};
@@ -209,6 +210,7 @@ impl Policies {
     /// ```
     pub fn install(self) {
         INSTALLED.store(Some(Arc::new(self)));
+        crate::breaker::configure_all();
     }
 }
 
@@ -226,6 +228,7 @@ pub fn installed() -> Option<Arc<Policies>> {
 /// ```
 pub fn uninstall() {
     INSTALLED.store(None);
+    crate::breaker::configure_all();
 }
 
 /// What a `#[retry(config = "…")]` call runs under, taken once per call.
