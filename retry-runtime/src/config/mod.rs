@@ -26,6 +26,8 @@
 //! defaults ([`RetryPolicy::new`]).
 
 mod breakers;
+#[cfg(feature = "tonic")]
+mod codes;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -59,6 +61,7 @@ pub use breakers::BreakerSettings;
 /// [operations.get_product]
 /// max_attempts = 5
 /// timeout = "3s"          # each attempt of an async fn
+/// retryable_codes = ["unavailable", "aborted"]   # feature `tonic`
 ///
 /// [breakers.query_service]
 /// failure_threshold = 5
@@ -93,6 +96,8 @@ struct Entry {
     deadline: Option<Duration>,
     #[serde(default, deserialize_with = "optional_duration")]
     timeout: Option<Duration>,
+    #[cfg(feature = "tonic")]
+    retryable_codes: Option<crate::classify::grpc::RetryableCodes>,
 }
 
 impl Entry {
@@ -189,6 +194,24 @@ impl Policies {
     /// ```
     pub fn timeout(&self, operation: &str, fallback: Option<Duration>) -> Option<Duration> {
         self.operations.get(operation).and_then(|entry| entry.timeout).or(self.default.timeout).or(fallback)
+    }
+
+    /// The gRPC codes `operation` retries, if its entry (or the default)
+    /// lists them (`retryable_codes = ["unavailable", "aborted"]`); see
+    /// [`grpc::codes_from_config`](crate::classify::grpc::codes_from_config).
+    ///
+    /// ```
+    /// use tonic::Code;
+    /// use retry_runtime::config::Policies;
+    /// let policies: Policies = serde_json::from_str(r#"{"operations": {"get": {"retryable_codes": ["unavailable"]}}}"#)?;
+    /// assert_eq!(policies.retryable_codes("get").map(|codes| codes.contains(Code::Aborted)), Some(false));
+    /// assert_eq!(policies.retryable_codes("put"), None);
+    /// # Ok::<(), serde_json::Error>(())
+    /// ```
+    #[cfg(feature = "tonic")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "tonic")))]
+    pub fn retryable_codes(&self, operation: &str) -> Option<crate::classify::grpc::RetryableCodes> {
+        self.operations.get(operation).and_then(|entry| entry.retryable_codes).or(self.default.retryable_codes)
     }
 
     /// The settings of the breaker named `name`, if the file has them.

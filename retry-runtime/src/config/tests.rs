@@ -113,3 +113,17 @@ fn every_bad_value_is_an_error_naming_its_path() {
         .to_string();
     assert!(error.starts_with("operations.get_product.multiplier: must be at least 1.0, got 0.5"), "{error}");
 }
+
+#[cfg(feature = "tonic")]
+#[test]
+fn retryable_codes_by_name() {
+    use crate::classify::grpc::RetryableCodes;
+    use tonic::Code;
+
+    let text = "[default]\nretryable_codes = [\"unavailable\"]\n[operations.get_product]\nretryable_codes = [\"unavailable\", \"deadline_exceeded\", \"resource_exhausted\", \"aborted\"]";
+    let Ok(policies) = from_toml(text) else { panic!("valid") };
+    assert_eq!(policies.retryable_codes("get_product"), Some(RetryableCodes::DEFAULT));
+    assert_eq!(policies.retryable_codes("other"), Some(RetryableCodes::NONE.with(Code::Unavailable)));
+    let error = from_toml("[operations.a]\nretryable_codes = [\"unavailible\"]").map(|_| ()).unwrap_err();
+    assert!(error.contains("unknown gRPC code `unavailible`: expected one of ok, cancelled"), "{error}");
+}
