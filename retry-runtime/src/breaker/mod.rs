@@ -640,9 +640,11 @@ impl CircuitBreaker {
         self.configured.store(limits.map(std::sync::Arc::new));
     }
 
-    /// Consecutive transient failures counted while closed.
+    /// Consecutive transient failures counted while closed (0 otherwise:
+    /// the word holds other counts in the other states).
     fn failures(&self) -> u64 {
-        self.load().failures()
+        let word = self.load();
+        if word.state() == CircuitState::Closed { word.failures() } else { 0 }
     }
 
     fn load(&self) -> Word {
