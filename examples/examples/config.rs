@@ -184,7 +184,8 @@ async fn serve(stream: TcpStream, state: Arc<ServerState>) {
     let reply = match request.trim() {
         "get_product" => {
             state.get_product.fetch_add(1, Ordering::Relaxed);
-            let failing = state.failures_queued.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1));
+            let failing =
+                state.failures_queued.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1));
             if failing.is_ok() { "unavailable" } else { "product 42: widget" }
         }
         "list_products" => {

@@ -82,7 +82,8 @@ fn expand(args: &Args, retry_fn: &RetryFn) -> TokenStream {
                 }
                 None => quote!(::core::option::Option::None),
             };
-            let bind = quote_spanned!(span=> let #value = #private::resolve_config(#name, #site_name.policy(), #timeout););
+            let bind =
+                quote_spanned!(span=> let #value = #private::resolve_config(#name, #site_name.policy(), #timeout););
             (bind, quote_spanned!(span=> &#value.policy))
         }
         (Some(given), None) => {

@@ -53,7 +53,9 @@ impl Visitor<'_> for DurationVisitor {
     }
 
     fn visit_i64<E: de::Error>(self, millis: i64) -> Result<Duration, E> {
-        u64::try_from(millis).map(Duration::from_millis).map_err(|_| E::invalid_value(Unexpected::Signed(millis), &self))
+        u64::try_from(millis)
+            .map(Duration::from_millis)
+            .map_err(|_| E::invalid_value(Unexpected::Signed(millis), &self))
     }
 }
 
@@ -257,7 +259,10 @@ mod tests {
     fn backoff_by_name() {
         assert_eq!(serde_json::from_str::<Backoff>("\"fixed\"").ok(), Some(Backoff::Fixed));
         let error = serde_json::from_str::<Backoff>("\"quadratic\"").map(|_| ()).unwrap_err().to_string();
-        assert!(error.contains("unknown variant `quadratic`, expected one of `exponential`, `linear`, `fixed`"), "{error}");
+        assert!(
+            error.contains("unknown variant `quadratic`, expected one of `exponential`, `linear`, `fixed`"),
+            "{error}"
+        );
     }
 
     #[test]

@@ -133,7 +133,6 @@ fn gcd(mut a: u128, mut b: u128) -> u128 {
     a
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -43,7 +43,9 @@ async fn without_a_file_the_attribute_keys_apply() {
 #[tokio::test(start_paused = true)]
 async fn the_operation_entry_then_the_default_then_the_attribute() {
     let _installed = INSTALLING.lock().await;
-    install("[default]\nbase = \"1s\"\n[operations.get_product]\nmax_attempts = 4\n[operations.other]\nmax_attempts = 9");
+    install(
+        "[default]\nbase = \"1s\"\n[operations.get_product]\nmax_attempts = 4\n[operations.other]\nmax_attempts = 9",
+    );
     let attempts = AtomicU32::new(0);
     let start = Instant::now();
     assert!(get_product(&attempts).await.is_err());
@@ -129,8 +131,10 @@ impl From<TimedOut> for QueryError {
 }
 
 /// Its own settings would open it after 10 failures.
-static QUERY_SERVICE: retry_runtime::CircuitBreaker =
-    retry_runtime::CircuitBreaker::new().failure_threshold(10).cool_down(Duration::from_secs(60)).named("query_service");
+static QUERY_SERVICE: retry_runtime::CircuitBreaker = retry_runtime::CircuitBreaker::new()
+    .failure_threshold(10)
+    .cool_down(Duration::from_secs(60))
+    .named("query_service");
 
 #[retry(config = "query", max = 1, breaker = QUERY_SERVICE)]
 async fn query() -> Result<(), QueryError> {

@@ -19,10 +19,10 @@ mod model;
 #[cfg(test)]
 mod stress;
 
-pub(crate) use word::Permit;
 #[cfg(feature = "config")]
 pub(crate) use registry::configure_all;
 pub use registry::{BreakerStatus, reset_all, status};
+pub(crate) use word::Permit;
 use word::{Event, HALF_OPEN_COUNT_MAX, Limits, Word, millis, next_word};
 
 /// A circuit breaker, shared by every call to one dependency: after a run of

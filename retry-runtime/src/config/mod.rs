@@ -138,8 +138,9 @@ impl<'de> Deserialize<'de> for Policies {
                 .validate()
                 .map_err(|error| serde::de::Error::custom(format_args!("operations.{name}.{}", keyed(error))))?;
         }
-        for (key, timeout) in
-            [("default".to_owned(), default.timeout)].into_iter().chain(operations.iter().map(|(n, e)| (format!("operations.{n}"), e.timeout)))
+        for (key, timeout) in [("default".to_owned(), default.timeout)]
+            .into_iter()
+            .chain(operations.iter().map(|(n, e)| (format!("operations.{n}"), e.timeout)))
         {
             if timeout == Some(Duration::ZERO) {
                 return Err(serde::de::Error::custom(format_args!(

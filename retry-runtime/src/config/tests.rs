@@ -88,7 +88,10 @@ fn an_empty_file_changes_nothing() {
 #[test]
 fn every_bad_value_is_an_error_naming_its_path() {
     for (text, expected) in [
-        ("[operations.get_product]\nmultiplier = 0.5", "operations.get_product.multiplier: must be at least 1.0, got 0.5"),
+        (
+            "[operations.get_product]\nmultiplier = 0.5",
+            "operations.get_product.multiplier: must be at least 1.0, got 0.5",
+        ),
         ("[default]\nmax_attempts = 0", "default.max_attempts: must be at least 1 (the first attempt counts), got 0"),
         ("[default]\ncap = \"1s\"\n[operations.slow]\nbase = \"2s\"", "operations.slow.cap: 1s is below base (2s)"),
         ("[default]\nbase = \"31s\"", "default.cap: 30s is below base (31s)"),
@@ -99,7 +102,10 @@ fn every_bad_value_is_an_error_naming_its_path() {
         ("[operations.a]\nbase = -1", "invalid value: integer `-1`, expected a duration"),
         ("[operations.a]\ntimeout = \"0s\"", "operations.a.timeout: must be above zero"),
         ("[operations.a]\nretries = 3", "unknown field `retries`"),
-        ("[defaults]\nmax_attempts = 3", "unknown field `defaults`, expected one of `default`, `operations`, `breakers`"),
+        (
+            "[defaults]\nmax_attempts = 3",
+            "unknown field `defaults`, expected one of `default`, `operations`, `breakers`",
+        ),
         ("[breakers.db]\nfailure_threshold = 0", "breakers.db.failure_threshold: must be at least 1"),
         ("[breakers.db]\nhalf_open_trials = 0", "breakers.db.half_open_trials: must be from 1 to 16777215, got 0"),
         ("[breakers.db]\ncooldown = \"1s\"", "unknown field `cooldown`"),
