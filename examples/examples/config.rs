@@ -205,8 +205,9 @@ fn reload(path: &Path) -> Result<(), Box<dyn Error>> {
     Ok(())
 }
 
-/// What one phase saw.
+/// What one phase saw (printed here, asserted by `tests/config.rs`).
 #[derive(Debug)]
+#[allow(dead_code, reason = "read by the example's test")]
 pub(crate) struct Phase {
     /// `get_product`'s result, as text.
     pub(crate) get_product: Result<String, String>,

@@ -75,13 +75,13 @@ fn expand(args: &Args, retry_fn: &RetryFn) -> TokenStream {
         // The merge is the runtime's (`config::resolve`).
         (_, Some(config)) => {
             let (name, value) = (&config.value, internal("__retry_config"));
-            let timeout = match &args.timeout {
-                Some(timeout) => {
+            let timeout = args.timeout.as_ref().map_or_else(
+                || quote!(::core::option::Option::None),
+                |timeout| {
                     let limit = duration(timeout.value);
                     quote!(::core::option::Option::Some(#limit))
-                }
-                None => quote!(::core::option::Option::None),
-            };
+                },
+            );
             let bind =
                 quote_spanned!(span=> let #value = #private::resolve_config(#name, #site_name.policy(), #timeout););
             (bind, quote_spanned!(span=> &#value.policy))

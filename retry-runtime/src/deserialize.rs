@@ -207,6 +207,7 @@ impl<'de> Deserialize<'de> for RetryPolicy {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, reason = "a test that expects an error fails if there is none")]
 mod tests {
     use super::*;
 

@@ -1,3 +1,6 @@
+#![allow(clippy::unwrap_used, reason = "a test that expects an error fails if there is none")]
+#![allow(clippy::float_cmp, reason = "the multiplier is copied, not computed")]
+
 use super::*;
 
 const MS: Duration = Duration::from_millis(1);
