@@ -3,7 +3,10 @@
 //!
 //! The state lives in one `AtomicU64` (see `word.rs` for the layout) and every
 //! transition is one compare-and-swap of a value computed by the pure
-//! function [`word::next_word`].
+//! function `next_word` in `word.rs`.
+//!
+//! A breaker given a name ([`CircuitBreaker::named`]) is listed by
+//! [`status`] once a call has asked it, and closed by [`reset_all`].
 
 use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
