@@ -11,7 +11,6 @@ use crate::deserialize::optional_duration;
 /// keeps the breaker's own.
 ///
 /// ```
-/// use std::time::Duration;
 /// use retry_runtime::{CircuitBreaker, config::BreakerSettings};
 ///
 /// let settings: BreakerSettings = serde_json::from_str(r#"{"failure_threshold": 2, "cool_down": "1m"}"#)?;
