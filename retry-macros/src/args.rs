@@ -33,6 +33,7 @@ pub(crate) const KEYS: &[&str] = &[
     "attempt",
     "fallback",
     "hedge",
+    "config",
     "crate",
 ];
 const BACKOFFS: &[&str] = &["exponential", "linear", "fixed"];
@@ -100,6 +101,8 @@ pub(crate) struct Args {
     pub(crate) fallback: Option<Given<Expr>>,
     /// `hedge = "50ms"`: the delay before a copy of a slow attempt starts.
     pub(crate) hedge: Option<Given<Duration>>,
+    /// `config = "operation"`: the name of the operation's entry in the installed `config::Policies`.
+    pub(crate) config: Option<Given<LitStr>>,
 }
 
 /// One `key = value` or `key(list)` as written, before its value is understood.
@@ -206,6 +209,7 @@ impl Args {
                     "attempt" => attempt_name(value).map(|v| set(&mut self.attempt, &key, v, errors)),
                     "stats" => stats(value).map(|v| set(&mut self.stats, &key, v, errors)),
                     "crate" => crate_path(value).map(|v| set(&mut self.krate, &key, v, errors)),
+                    "config" => config_name(value).map(|v| set(&mut self.config, &key, v, errors)),
                     _ => Err(unknown_key(&key, &name)),
                 }
             }
@@ -233,6 +237,13 @@ impl Args {
             errors.spanned(
                 &hedge.key,
                 "`hedge` with `max = 1` would never start a copy: `max` counts the attempts started, so hedge with `max = 2` or more, or drop `hedge`",
+            );
+        }
+        // `config` replaces `policy`'s job: the file's keys over the literal ones.
+        if let (Some(config), Some(_)) = (&self.config, &self.policy) {
+            errors.spanned(
+                &config.key,
+                "`config` cannot be combined with `policy`: `config` takes the policy from the installed `retry_runtime::config::Policies` (write the fallback keys literally, such as `max = 3`, or drop `config`)",
             );
         }
         let base = self.base.as_ref().map_or(DEFAULT_BASE, |b| b.value);
@@ -498,6 +509,22 @@ fn stats(expr: &Expr) -> syn::Result<StatsTarget> {
         _ => Err(syn::Error::new_spanned(
             expr,
             "`stats` takes `false` (record nothing), `true` (the default: the function's own statistics), or the path of a `static` `retry_runtime::Stats`, such as `stats = DB_STATS`",
+        )),
+    }
+}
+
+/// The operation's name in the configuration: a non-empty string literal,
+/// so that the file's keys can be read from it.
+fn config_name(expr: &Expr) -> syn::Result<LitStr> {
+    match literal(expr) {
+        Some((false, Lit::Str(name))) if !name.value().trim().is_empty() => Ok(name.clone()),
+        Some((false, Lit::Str(name))) => Err(syn::Error::new_spanned(
+            name,
+            "`config` takes the operation's name in the configuration file, such as `config = \"get_product\"`, not an empty string",
+        )),
+        _ => Err(syn::Error::new_spanned(
+            expr,
+            "`config` takes a string literal: the operation's name in the configuration file, such as `config = \"get_product\"`",
         )),
     }
 }

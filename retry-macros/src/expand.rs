@@ -74,20 +74,7 @@ fn expand(args: &Args, retry_fn: &RetryFn) -> TokenStream {
     let (span, internal) = (*span, |name: &str| names.internal(name));
 
     let site_item = call_site(args, private, span, site, &internal);
-    // The policy each step is passed: the site's constant one, or the value
-    // of `policy = expr`, evaluated once per call.
-    let (bind_policy, policy) = match &args.policy {
-        Some(given) => {
-            let expr = &given.value;
-            let value = internal("__retry_policy");
-            // Located on the expression, so an error about its type
-            // underlines only what the user wrote.
-            let at_expr = respan(private.clone(), expr.span());
-            let bind = quote_spanned!(expr.span()=> let #value: #at_expr::RetryPolicy = #at_expr::ToPolicy::to_policy(&(#expr)););
-            (bind, quote_spanned!(span=> &#value))
-        }
-        None => (TokenStream::new(), quote_spanned!(span=> #site.policy())),
-    };
+    let (bind_policy, policy) = policy_binding(args, &names);
     let timer = Timer::new(args, retry_fn, &names, &policy);
     let (bind_origin, bind_attempt) = attempt_context(args, &names);
     let fallback = Fallback::new(args, retry_fn.flavor, &names, &output_type);
@@ -164,6 +151,41 @@ fn expand(args: &Args, retry_fn: &RetryFn) -> TokenStream {
             #(#inner_attrs)*
             #body
         }
+    }
+}
+
+/// The policy each step is passed, and the statement that binds it: the
+/// site's constant one, the value of `policy = expr`, or the configuration's
+/// entry for `config = "name"`, each evaluated once per call.
+fn policy_binding(args: &Args, names: &Names) -> (TokenStream, TokenStream) {
+    let Names { span, private, site, .. } = names;
+    let (span, internal) = (*span, |name: &str| names.internal(name));
+    match (&args.policy, &args.config) {
+        // `config = "name"`: the installed configuration's policy and
+        // timeout for `name`, over the attribute's own, taken once per call.
+        // The merge is the runtime's (`config::resolve`).
+        (_, Some(config)) => {
+            let (name, value) = (&config.value, internal("__retry_config"));
+            let timeout = args.timeout.as_ref().map_or_else(
+                || quote!(::core::option::Option::None),
+                |timeout| {
+                    let limit = duration(timeout.value);
+                    quote!(::core::option::Option::Some(#limit))
+                },
+            );
+            let bind = quote_spanned!(span=> let #value = #private::resolve_config(#name, #site.policy(), #timeout););
+            (bind, quote_spanned!(span=> &#value.policy))
+        }
+        (Some(given), None) => {
+            let expr = &given.value;
+            let value = internal("__retry_policy");
+            // Located on the expression, so an error about its type
+            // underlines only what the user wrote.
+            let at_expr = respan(private.clone(), expr.span());
+            let bind = quote_spanned!(expr.span()=> let #value: #at_expr::RetryPolicy = #at_expr::ToPolicy::to_policy(&(#expr)););
+            (bind, quote_spanned!(span=> &#value))
+        }
+        (None, None) => (TokenStream::new(), quote_spanned!(span=> #site.policy())),
     }
 }
 
@@ -245,9 +267,15 @@ impl Timer {
         } else {
             quote_spanned!(at=> let #sleeper = #private::default_sleeper::<#private::DefaultSleeper>();)
         };
+        // A sync attempt cannot be stopped, so only an async call takes the
+        // configuration's timeout.
+        let with_timeout = args.config.as_ref().map(|_| {
+            let config = names.internal("__retry_config");
+            quote_spanned!(span=> .with_timeout(#config.timeout))
+        });
         Timer {
             bind,
-            start: quote_spanned!(at=> #private::Call::asynchronous(&#site, #policy, &#sleeper)),
+            start: quote_spanned!(at=> #private::Call::asynchronous(&#site, #policy, &#sleeper) #with_timeout),
             // The delay is bound apart from the sleep: a result held across
             // the sleep would make the future non-`Send` for a non-`Send` error.
             sleep: quote_spanned!(at=> if !#delay.is_zero() { #call.sleep_on(&#sleeper, #delay).await; }),
@@ -433,9 +461,11 @@ fn run_attempt(
         return quote_spanned!(span=> #private::attempt::<#output_type, _>(|| #block));
     }
     let attempt = quote_spanned!(span=> #private::attempt_async::<#output_type, _>(async #block));
-    // Located on `timeout`: a missing `From<TimedOut>` is reported there.
-    if let Some(timeout) = &args.timeout {
-        let at = timeout.key.span();
+    // Located on `timeout` (or `config`, whose file may give one): a missing
+    // `From<TimedOut>` is reported there.
+    let limited = args.timeout.as_ref().map(|t| &t.key).or(args.config.as_ref().map(|c| &c.key));
+    if let Some(key) = limited {
+        let at = key.span();
         let (private, output_type) = (respan(private.clone(), at), respan(output_type.to_token_stream(), at));
         let timed_out = quote_spanned!(at=> <#output_type as #private::RetryOutcome>::timed_out);
         let sleeper_ref = quote_spanned!(*sleeper_at=> &#sleeper);

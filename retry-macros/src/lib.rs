@@ -63,6 +63,7 @@ use proc_macro::TokenStream;
 /// | `attempt` | an identifier | none | the body's name for its `retry_runtime::Attempt` (`number`, `max`, `is_last`, `elapsed`, `call_id`) |
 /// | `fallback` | expression callable as `FnOnce(E) -> Result<T, E>` (async fns: `FnOnce(E) -> impl Future<Output = Result<T, E>>`) | none | called with the error the call would return, however it ended (out of attempts, permanent, deadline, budget, breaker, timeout); its result is returned instead |
 /// | `hedge` | duration string (`async fn` only) | none | if an attempt has not answered after this long, a copy starts while it runs, up to `max` started; the first success wins, the others are dropped; each copy costs a `budget` token |
+/// | `config` | string literal: an operation's name | none | the policy (and, for an `async fn`, each attempt's `timeout`) of that operation in the installed `retry_runtime::config::Policies`, taken once per call; the literal keys fill what the file does not give; excludes `policy`; feature `config` |
 /// | `crate` | path | `::retry_runtime` | where the runtime is, if the dependency was renamed |
 ///
 /// Durations are written like `"250ms"`, `"2s"`, `"1m30s"`, `"500us"`, `"1h"`.

@@ -227,6 +227,9 @@ pub struct Call<'a> {
     site: &'a CallSite,
     policy: &'a RetryPolicy,
     state: State,
+    /// Each attempt's time limit: the site's, or the call's own
+    /// ([`Call::with_timeout`], a configuration's, taken once per call).
+    timeout: Option<Duration>,
 }
 
 /// What a call changes as it goes: plain values, so that the optimiser
@@ -291,7 +294,16 @@ impl<'a> Call<'a> {
             timed_out: false,
             paid: Paid::default(),
         };
-        Call { site, policy, state }
+        Call { site, policy, state, timeout: site.timeout }
+    }
+
+    /// Gives each attempt of this call its own time limit instead of the
+    /// site's (`None`: none), as `#[retry(config = …)]` does with the
+    /// installed configuration's `timeout`.
+    #[must_use]
+    pub fn with_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.timeout = timeout;
+        self
     }
 
     /// Runs `out_of_line` on a copy of the state, then keeps the copy.
@@ -500,7 +512,7 @@ impl<'a> Call<'a> {
         self.state.phase = Phase::Attempting;
     }
 
-    /// Runs one attempt of an async body for at most the site's `timeout`,
+    /// Runs one attempt of an async body for at most the call's `timeout`,
     /// or less when the deadline is nearer, timed on `sleeper`; past it, the
     /// attempt is dropped and fails with the result `timed_out` makes
     /// (passed in, so a missing conversion is reported once, where the macro
@@ -511,7 +523,7 @@ impl<'a> Call<'a> {
         attempt: impl Future<Output = R>,
         timed_out: fn(TimedOut) -> R,
     ) -> R {
-        let timeout = self.site.timeout.unwrap_or(Duration::MAX);
+        let timeout = self.timeout.unwrap_or(Duration::MAX);
         let limit = self.state.time_left().map_or(timeout, |left| left.min(timeout));
         // Budget: an AWS quota charges the retry after a timeout more.
         self.state.timed_out = true;
@@ -599,7 +611,7 @@ impl<'a> Call<'a> {
     /// How long the next hedged attempt may run: the site's `timeout`, or
     /// less when the deadline is nearer; `None` for no limit.
     pub fn attempt_limit(&self) -> Option<Duration> {
-        match (self.site.timeout, self.state.time_left()) {
+        match (self.timeout, self.state.time_left()) {
             (Some(timeout), Some(left)) => Some(timeout.min(left)),
             (timeout, left) => timeout.or(left),
         }
@@ -772,6 +784,8 @@ impl State {
 #[inline(never)]
 fn ask_breaker(site: &CallSite, timeline: Timeline) -> Option<Result<Permit, CircuitOpen>> {
     let (breaker, _) = site.breaker?;
+    // A named breaker is listed (`breaker::status`) the first time it is asked.
+    breaker.register();
     let now = if breaker.is_open() { timeline.now() } else { Duration::ZERO };
     Some(breaker.acquire_at(now))
 }

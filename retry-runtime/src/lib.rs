@@ -132,6 +132,40 @@
 //! # Ok::<(), retry_runtime::PolicyError>(())
 //! ```
 //!
+//! ## `config`: policies from a file, per operation
+//!
+//! With feature `config`, a file gives a default policy and per-operation
+//! overrides (and timeouts, and named breakers' settings); `install()` makes
+//! it the process's, replaceable at any time, and `config = "name"` takes the
+//! operation's policy once per call. Each key comes from the operation's
+//! entry, else the file's `default`, else the attribute's literal keys, else
+//! the library's defaults. See [`config`] for the format and the rules.
+//!
+//! ```
+//! # #[cfg(feature = "config")]
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! use retry_runtime::{config::Policies, retry};
+//!
+//! #[retry(config = "get_product", max = 2, base = "1ms")]
+//! fn get_product(failures_left: &mut u32) -> Result<u32, String> {
+//!     if *failures_left > 0 {
+//!         *failures_left -= 1;
+//!         return Err("unavailable".into());
+//!     }
+//!     Ok(42)
+//! }
+//!
+//! let policies: Policies = toml::from_str("[operations.get_product]\nmax_attempts = 5")?;
+//! policies.install();
+//! assert_eq!(get_product(&mut 3), Ok(42), "five attempts from the file, not the attribute's two");
+//! retry_runtime::config::uninstall();
+//! assert!(get_product(&mut 3).is_err());
+//! # Ok(())
+//! # }
+//! # #[cfg(not(feature = "config"))]
+//! # fn main() {}
+//! ```
+//!
 //! ## `clone`: arguments the body consumes
 //!
 //! The body runs once per attempt, so a by-value argument it moves would be
@@ -460,7 +494,12 @@
 //!   successes after retries.
 //! - `opentelemetry`: the `metrics` module: OpenTelemetry counters and a
 //!   backoff histogram per function.
-//! - `serde`: `Serialize` and `Deserialize` for the [`stats`] snapshots.
+//! - `serde`: `Serialize` and `Deserialize` for the [`stats`] snapshots;
+//!   `Deserialize` for [`RetryPolicy`], [`Backoff`], [`Jitter`], [`RetryBudget`] (durations as
+//!   `"100ms"` or whole milliseconds, jitter by name or factor, validated).
+//! - `config` (implies `serde`): the `config` module: named policies from a
+//!   file, installed process-wide and reloadable, for `#[retry(config = "…")]`;
+//!   named breakers take the file's settings.
 //! - `tower`: `tower::RetryLayer`, the same policy as a tower layer (tonic
 //!   channels, hyper-util clients, any `tower::Service`).
 //! - `reqwest-middleware`: `reqwest_middleware::RetryMiddleware`, the same
@@ -472,13 +511,20 @@
 
 mod attempt;
 mod backoff;
-mod breaker;
+pub mod breaker;
 mod budget;
 pub mod classify;
 mod clock;
 mod closure;
+#[cfg(feature = "config")]
+#[cfg_attr(docsrs, doc(cfg(feature = "config")))]
+pub mod config;
 mod describe;
+#[cfg(feature = "serde")]
+mod deserialize;
 mod duration;
+#[cfg(feature = "serde")]
+mod duration_text;
 mod engine;
 mod event;
 mod fallback;
@@ -515,6 +561,8 @@ pub mod __private {
     pub use crate::ToPolicy;
     pub use crate::attempt::Attempt;
     pub use crate::backoff::Backoff;
+    #[cfg(feature = "config")]
+    pub use crate::config::resolve as resolve_config;
     pub use crate::describe::{Describe, DescribeAny, DescribeDebug, DescribeDisplay};
     pub use crate::engine::{Call, CallSite, RetryOutcome, Step, attempt, attempt_async};
     pub use crate::fallback::{fallback, fallback_async};

@@ -1,16 +1,20 @@
 //! The circuit breaker: fail fast while a dependency looks down, and probe it
 //! until it recovers.
 //!
-//! The state lives in one `AtomicU64` (see [`word`] for the layout) and every
+//! The state lives in one `AtomicU64` (see `word.rs` for the layout) and every
 //! transition is one compare-and-swap of a value computed by the pure
-//! function [`word::next_word`].
+//! function `next_word` in `word.rs`.
+//!
+//! A breaker given a name ([`CircuitBreaker::named`]) is listed by
+//! [`status`] once a call has asked it, and closed by [`reset_all`].
 
 use std::fmt;
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::time::Duration;
 
 use crate::clock::Timeline;
 
+mod registry;
 mod word;
 
 #[cfg(test)]
@@ -18,6 +22,9 @@ mod model;
 #[cfg(test)]
 mod stress;
 
+#[cfg(feature = "config")]
+pub(crate) use registry::configure_all;
+pub use registry::{BreakerStatus, reset_all, status};
 pub(crate) use word::Permit;
 use word::{Event, HALF_OPEN_COUNT_MAX, Limits, Word, millis, next_word};
 
@@ -154,6 +161,14 @@ pub struct CircuitBreaker {
     success_threshold: u32,
     half_open_trials: u32,
     cool_down: Duration,
+    /// Listed by [`status`] under this name (see [`named`](Self::named)).
+    name: Option<&'static str>,
+    /// Whether [`status`] lists it already.
+    registered: AtomicBool,
+    /// The installed configuration's `[breakers.<name>]` settings over the
+    /// breaker's own, replacing them; empty without a configuration.
+    #[cfg(feature = "config")]
+    configured: arc_swap::ArcSwapOption<Limits>,
 }
 
 /// The state of a [`CircuitBreaker`].
@@ -287,6 +302,56 @@ impl CircuitBreaker {
             success_threshold: 1,
             half_open_trials: 1,
             cool_down: Duration::from_secs(30),
+            name: None,
+            registered: AtomicBool::new(false),
+            #[cfg(feature = "config")]
+            configured: arc_swap::ArcSwapOption::const_empty(),
+        }
+    }
+
+    /// Names the breaker: [`status`] lists it (once a call has asked it,
+    /// or once [`register`](Self::register)ed), [`reset_all`] closes it, and
+    /// with feature `config` the installed configuration's
+    /// `[breakers.<name>]` settings replace its own, reloads included.
+    ///
+    /// ```
+    /// use retry_runtime::{CircuitBreaker, breaker};
+    ///
+    /// static QUERY_SERVICE: CircuitBreaker = CircuitBreaker::new().failure_threshold(3).named("query_service");
+    /// QUERY_SERVICE.register();
+    /// assert!(breaker::status().iter().any(|status| status.name == "query_service"));
+    /// ```
+    #[must_use]
+    pub const fn named(mut self, name: &'static str) -> Self {
+        self.name = Some(name);
+        self
+    }
+
+    /// The name given by [`named`](Self::named).
+    ///
+    /// ```
+    /// use retry_runtime::CircuitBreaker;
+    /// assert_eq!(CircuitBreaker::new().named("db").name(), Some("db"));
+    /// assert_eq!(CircuitBreaker::new().name(), None);
+    /// ```
+    pub const fn name(&self) -> Option<&'static str> {
+        self.name
+    }
+
+    /// Lists a named breaker in [`status`] now, rather than when a call
+    /// first asks it (and takes the installed configuration's settings).
+    /// Nothing for an unnamed breaker, or one listed already.
+    ///
+    /// ```
+    /// use retry_runtime::{CircuitBreaker, breaker};
+    /// static UNNAMED: CircuitBreaker = CircuitBreaker::new();
+    /// UNNAMED.register();
+    /// assert!(breaker::status().iter().all(|status| !std::ptr::eq(status.breaker, &UNNAMED)));
+    /// ```
+    #[inline]
+    pub fn register(&'static self) {
+        if self.name.is_some() && !self.registered.load(Relaxed) {
+            registry::register(self);
         }
     }
 
@@ -554,7 +619,35 @@ impl CircuitBreaker {
     }
 
     fn limits(&self) -> Limits {
+        #[cfg(feature = "config")]
+        if self.name.is_some()
+            && let Some(configured) = &*self.configured.load()
+        {
+            return **configured;
+        }
         Limits::clamped(self.failure_threshold, self.success_threshold, self.half_open_trials, self.cool_down)
+    }
+
+    /// Takes `settings` (the installed configuration's, for this name) over
+    /// the breaker's own; `None` restores its own.
+    #[cfg(feature = "config")]
+    pub(crate) fn configure(&self, settings: Option<&crate::config::BreakerSettings>) {
+        let limits = settings.map(|settings| {
+            Limits::clamped(
+                settings.failure_threshold.unwrap_or(self.failure_threshold),
+                settings.success_threshold.unwrap_or(self.success_threshold),
+                settings.half_open_trials.unwrap_or(self.half_open_trials),
+                settings.cool_down.unwrap_or(self.cool_down),
+            )
+        });
+        self.configured.store(limits.map(std::sync::Arc::new));
+    }
+
+    /// Consecutive transient failures counted while closed (0 otherwise:
+    /// the word holds other counts in the other states).
+    fn failures(&self) -> u64 {
+        let word = self.load();
+        if word.state() == CircuitState::Closed { word.failures() } else { 0 }
     }
 
     fn load(&self) -> Word {

@@ -160,6 +160,39 @@ impl RetryableCodes {
     }
 }
 
+/// A classifier of `tonic::Status` for `on = …` that retries the codes the
+/// installed configuration lists for `operation` (its entry's
+/// `retryable_codes`, else the default's, else [`RetryableCodes::DEFAULT`]),
+/// honouring server pushback like [`RetryableCodes::verdict`]. The list is
+/// read when a call fails, so a reload applies to the next failure.
+///
+/// ```
+/// use tonic::Status;
+/// use retry_runtime::classify::grpc::codes_from_config;
+/// use retry_runtime::{Verdict, config::Policies, retry};
+///
+/// let policies: Policies = toml::from_str("[operations.get_product]\nretryable_codes = [\"internal\"]")?;
+/// policies.install();
+/// let classify = codes_from_config("get_product");
+/// assert_eq!(classify(&Status::internal("oops")), Verdict::Retry);
+/// assert_eq!(classify(&Status::unavailable("down")), Verdict::Stop);
+///
+/// #[retry(config = "get_product", base = "1ms", on = codes_from_config("get_product"))]
+/// fn get_product(replies: &mut Vec<Status>) -> Result<(), Status> {
+///     replies.pop().map_or(Ok(()), Err)
+/// }
+/// assert!(get_product(&mut vec![Status::internal("oops")]).is_ok());
+/// # Ok::<(), toml::de::Error>(())
+/// ```
+#[cfg(feature = "config")]
+#[cfg_attr(docsrs, doc(cfg(feature = "config")))]
+pub fn codes_from_config(operation: &'static str) -> impl Fn(&Status) -> Verdict + Copy {
+    move |status: &Status| {
+        let listed = crate::config::installed().and_then(|policies| policies.retryable_codes(operation));
+        listed.unwrap_or(RetryableCodes::DEFAULT).verdict(status)
+    }
+}
+
 impl Default for RetryableCodes {
     fn default() -> Self {
         Self::DEFAULT
