@@ -42,7 +42,7 @@ pub(crate) fn retry(args: TokenStream, item: &TokenStream) -> TokenStream {
 ///     static __RETRY_SITE: CallSite = CallSite::inside(__retry_function, POLICY).with_stats(&__RETRY_STATS, None)…;
 ///     let mut __retry_call = Call::sync(&__RETRY_SITE, __RETRY_SITE.policy());
 ///     loop {
-///         let __retry_result = attempt::<R, _>(|| body);
+///         let __retry_result = __retry_call.attempt::<R, _>(|| body);
 ///         let __retry_delay = match __retry_call.step(&__RETRY_SITE, __RETRY_SITE.policy(), { __retry_result }, on, on_retry, describe) {
 ///             Step::Return(result) => return result,
 ///             Step::Sleep(delay) => delay,
@@ -100,15 +100,19 @@ fn expand(args: &Args, retry_fn: &RetryFn) -> TokenStream {
         }
     });
     let attempt = match retry_fn.flavor {
-        Flavor::Sync => quote_spanned!(span=> #private::attempt::<#output_type, _>(|| #block)),
+        // The attempt is run by the call (`Call::attempt`/`attempt_async`),
+        // which enters the attempt's span (feature `tracing`) around it.
+        Flavor::Sync => quote_spanned!(span=> #call.attempt::<#output_type, _>(|| #block)),
         Flavor::Async => {
-            let attempt = quote_spanned!(span=> #private::attempt_async::<#output_type, _>(async #block));
+            let attempt = quote_spanned!(span=> #call.attempt_async::<#output_type, _>(async #block));
             // Located on `timeout`: a missing `From<TimedOut>` is reported there.
             if let Some(timeout) = &args.timeout {
                 let at = timeout.key.span();
                 let (private, output_type) = (respan(private.clone(), at), respan(output_type.to_token_stream(), at));
                 let timed_out = quote_spanned!(at=> <#output_type as #private::RetryOutcome>::timed_out);
-                quote_spanned!(at=> #call.within_timeout(#attempt, #timed_out).await)
+                // Bound first: the attempt borrows the call only while it is made.
+                let bound = internal("__retry_attempt");
+                quote_spanned!(at=> { let #bound = #attempt; #call.within_timeout(#bound, #timed_out).await })
             } else {
                 quote_spanned!(span=> #attempt.await)
             }

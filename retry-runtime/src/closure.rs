@@ -246,7 +246,7 @@ where
         let site = CallSite::new(function, policy);
         let mut call = Call::sync(&site, site.policy());
         loop {
-            let result = operation();
+            let result = call.attempt(&mut operation);
             let step = call.step(
                 &site,
                 site.policy(),
@@ -300,7 +300,7 @@ where
         let site = CallSite::new(function, policy);
         let mut call = Call::tokio(&site, site.policy());
         loop {
-            let result = operation().await;
+            let result = call.attempt_async(operation()).await;
             // Bound apart from the sleep: a result held across it would make
             // the future non-`Send` for a non-`Send` error.
             let delay = match call.step(

@@ -36,6 +36,7 @@ use crate::outcome::{Ended, Outcome, Retried};
 use crate::policy::RetryPolicy;
 use crate::random::PerThread;
 use crate::schedule::Delays;
+use crate::span::Spans;
 use crate::stats::Stats;
 use crate::timeout::TimedOut;
 use crate::verdict::{IntoVerdict, Verdict};
@@ -205,6 +206,9 @@ pub struct Call<'a> {
     site: &'a CallSite,
     policy: &'a RetryPolicy,
     state: State,
+    /// The call's span and its latest attempt's (feature `tracing`; see
+    /// `span.rs`). Kept out of `State`: spans are not `Copy`.
+    spans: Spans,
 }
 
 /// What a call changes as it goes: plain values, so that the optimiser
@@ -255,7 +259,7 @@ impl<'a> Call<'a> {
         let deadline = policy.deadline.map(|deadline| timeline.now().saturating_add(deadline));
         let state =
             State { failures: 0, phase: Phase::Attempting, timeline, permit: None, deadline, delays: Delays::new() };
-        Call { site, policy, state }
+        Call { site, policy, state, spans: Spans::start(site, policy) }
     }
 
     /// Runs `out_of_line` on a copy of the state, then keeps the copy.
@@ -287,7 +291,11 @@ impl<'a> Call<'a> {
             return Ok(());
         }
         let policy = self.policy;
-        self.apart(|state| state.admit_first(site, policy)).map_err(refused)
+        let admitted = self.apart(|state| state.admit_first(site, policy));
+        if admitted.is_err() {
+            self.spans.interrupted(Outcome::CircuitOpen, 0);
+        }
+        admitted.map_err(refused)
     }
 
     /// Decides what follows an attempt that returned `result`.
@@ -313,11 +321,14 @@ impl<'a> Call<'a> {
         self.debug_assert_same(site);
         let Some(error) = result.failure() else {
             self.succeeded(site, policy);
+            self.spans.succeeded(self.state.failures.saturating_add(1));
             return Step::Return(result);
         };
         let verdict = classify(error).into_verdict();
         let text = ErrorText(error, &describe);
-        let Some(delay) = self.failed(site, policy, verdict, &text) else {
+        let decided = self.failed(site, policy, verdict, &text);
+        self.spans.failed(std::any::type_name::<R::Error>(), &text, verdict, decided, self.state.failures);
+        let Ok(delay) = decided else {
             return Step::Return(result);
         };
         let attempt = self.state.failures;
@@ -352,7 +363,7 @@ impl<'a> Call<'a> {
     }
 
     /// The attempt failed with `verdict`: the delay before the next attempt,
-    /// paid for, or `None` when the call ends here. Decided inline: with the
+    /// paid for, or how the call ends here. Decided inline: with the
     /// site a constant, a call that has no deadline, budget or breaker to
     /// ask folds to a few tests.
     #[cfg_attr(not(debug_assertions), inline(always))]
@@ -367,7 +378,7 @@ impl<'a> Call<'a> {
         policy: &RetryPolicy,
         verdict: Verdict,
         error: &dyn fmt::Display,
-    ) -> Option<Duration> {
+    ) -> Result<Duration, Outcome> {
         let state = &mut self.state;
         state.failures = state.failures.saturating_add(1);
         if state.failures == 1
@@ -395,11 +406,11 @@ impl<'a> Call<'a> {
         match delay.and_then(|delay| self.allowed(site, policy, delay)) {
             Ok(delay) => {
                 self.state.phase = Phase::Notifying;
-                Some(delay)
+                Ok(delay)
             }
             Err(outcome) => {
                 self.state.end(site, policy, outcome, 1, error);
-                None
+                Err(outcome)
             }
         }
     }
@@ -431,6 +442,25 @@ impl<'a> Call<'a> {
             return Err(Outcome::BudgetRefused);
         }
         Ok(delay)
+    }
+
+    /// Runs the next attempt of a sync body, inside its span (feature
+    /// `tracing`). The explicit return type `R` lets `?` and coercions in the
+    /// body see the function's declared return type.
+    #[cfg_attr(not(debug_assertions), inline(always))]
+    #[cfg_attr(debug_assertions, inline)]
+    pub fn attempt<R, F: FnOnce() -> R>(&mut self, body: F) -> R {
+        self.spans.in_attempt(self.state.failures.saturating_add(1), body)
+    }
+
+    /// The next attempt of an async body, typed with the function's return
+    /// type `R` (as [`Call::attempt`]), entering its span (feature
+    /// `tracing`) each time it is polled. It borrows nothing of the call, so
+    /// that [`Call::within_timeout`] can run it.
+    #[cfg_attr(not(debug_assertions), inline(always))]
+    #[cfg_attr(debug_assertions, inline)]
+    pub fn attempt_async<R, F: Future<Output = R>>(&mut self, body: F) -> impl Future<Output = R> + use<R, F> {
+        self.spans.instrument(self.state.failures.saturating_add(1), body)
     }
 
     /// Sleeps the thread for `delay` (nothing for zero).
@@ -484,6 +514,7 @@ impl Drop for Call<'_> {
         if self.state.phase != Phase::Finished {
             let mut state = self.state;
             state.abandoned(self.site, self.policy);
+            self.spans.interrupted(Outcome::Cancelled, state.failures);
         }
     }
 }

@@ -224,7 +224,7 @@
 //!         .with_stats(&__RETRY_STATS, None);              // everything constant, written once
 //!     let mut call = Call::sync(&__RETRY_SITE, __RETRY_SITE.policy());
 //!     loop {
-//!         let result = attempt::<Result<Row, DbError>, _>(|| { /* body */ });
+//!         let result = call.attempt::<Result<Row, DbError>, _>(|| { /* body */ });
 //!         let delay = match call.step(&__RETRY_SITE, __RETRY_SITE.policy(), result, is_transient, on_retry, describe) {
 //!             Step::Return(result) => return result,
 //!             Step::Sleep(delay) => delay,
@@ -350,6 +350,7 @@ mod policy;
 mod policy_source;
 mod random;
 mod schedule;
+mod span;
 pub mod stats;
 pub mod testing;
 mod timeout;
