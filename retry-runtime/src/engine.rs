@@ -25,7 +25,7 @@
 use std::fmt;
 use std::time::Duration;
 
-use crate::breaker::{CircuitBreaker, CircuitOpen, Permit};
+use crate::breaker::{CircuitBreaker, CircuitOpen, CircuitState, Permit};
 use crate::budget::RetryBudget;
 use crate::clock::Timeline;
 use crate::describe::ErrorText;
@@ -547,8 +547,14 @@ impl State {
         delay: Duration,
         error: &dyn fmt::Display,
     ) -> Duration {
-        let retried =
-            Retried { function: site.name, attempt: self.failures, max_attempts: policy.max_attempts, delay, error };
+        let retried = Retried {
+            function: site.name,
+            attempt: self.failures,
+            max_attempts: policy.max_attempts,
+            delay,
+            error,
+            budget: site.budget,
+        };
         observe::retried(site.stats(), &retried);
         let sleep = if crate::testing::intercept(delay) {
             self.deadline = self.deadline.map(|deadline| deadline.saturating_sub(delay));
@@ -571,6 +577,9 @@ impl State {
     #[inline(never)]
     fn breaker_answered(&mut self, site: &CallSite, failed: bool) {
         let (Some((breaker, name)), Some(permit)) = (site.breaker, self.permit.take()) else { return };
+        // For metrics (`retry.circuit_breaker.calls`): the state it was admitted in.
+        let admitted = if permit.is_trial() { CircuitState::HalfOpen } else { CircuitState::Closed };
+        observe::circuit_call(name, Some(admitted), failed);
         // Only a failure can open the breaker, the one change that dates itself.
         let now = if failed { self.timeline.now() } else { Duration::ZERO };
         if let Some(state) = breaker.record_at(permit, failed, now) {
@@ -602,8 +611,15 @@ impl State {
             Outcome::Success => self.failures.saturating_add(1),
             _ => self.failures,
         };
-        let ended =
-            Ended { function: site.name, outcome, attempts, max_attempts: policy.max_attempts, unrecorded, error };
+        let ended = Ended {
+            function: site.name,
+            outcome,
+            attempts,
+            max_attempts: policy.max_attempts,
+            unrecorded,
+            error,
+            budget: site.budget,
+        };
         observe::ended(site.stats(), &ended);
     }
 
@@ -639,9 +655,14 @@ impl State {
 /// open breaker does anyway.
 #[inline(never)]
 fn ask_breaker(site: &CallSite, timeline: Timeline) -> Option<Result<Permit, CircuitOpen>> {
-    let (breaker, _) = site.breaker?;
+    let (breaker, name) = site.breaker?;
     let now = if breaker.is_open() { timeline.now() } else { Duration::ZERO };
-    Some(breaker.acquire_at(now))
+    let permit = breaker.acquire_at(now);
+    // For metrics (`retry.circuit_breaker.calls`): a refusal.
+    if permit.is_err() {
+        observe::circuit_call(name, None, false);
+    }
+    Some(permit)
 }
 
 /// Runs one attempt of a sync body. The explicit return type `R` lets `?`

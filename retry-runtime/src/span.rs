@@ -31,10 +31,13 @@
 //! | `retry.attempt` | `retry.verdict` | failed | the classifier's answer: `retry`, `retry_after` or `stop` |
 //! | `retry.attempt` | `retry.delay_ms` | failed and retried | the delay before the next attempt, in milliseconds |
 //!
-//! When no subscriber wants `INFO` spans of `retry_runtime` (no subscriber,
-//! or a level filter), the call span is never made: a call then costs one
-//! check of tracing's level filter and allocates nothing, and no attempt
-//! span is made either.
+//! When tracing's global level filter is below `INFO` (no subscriber, or a
+//! level filter such as `WARN`), no span is made: a call then costs a load
+//! and a compare of that filter, a null pointer kept in the call and two
+//! tests of it, and allocates nothing. When the filter lets `INFO` through,
+//! the spans are kept in one allocation (their `Span` handles are ten words:
+//! held inline, they cost every call their stores and their drop), and
+//! `tracing` asks the subscriber whether it wants them.
 
 use std::fmt;
 use std::time::Duration;
@@ -44,14 +47,19 @@ use crate::outcome::Outcome;
 use crate::policy::RetryPolicy;
 use crate::verdict::Verdict;
 
-/// The spans of one call: disabled (never made) when no subscriber wants
-/// them, and nothing at all without the `tracing` feature.
+/// The spans of one call: `None` when the level filter disables them, and
+/// nothing at all without the `tracing` feature.
 #[derive(Debug)]
 pub(crate) struct Spans {
     #[cfg(feature = "tracing")]
+    enabled: Option<Box<Enabled>>,
+}
+
+#[cfg(feature = "tracing")]
+#[derive(Debug)]
+struct Enabled {
     call: tracing::Span,
     /// The latest attempt's span, kept for what the step records on it.
-    #[cfg(feature = "tracing")]
     attempt: tracing::Span,
 }
 
@@ -63,8 +71,21 @@ impl Spans {
     pub(crate) fn start(site: &CallSite, policy: &RetryPolicy) -> Self {
         #[cfg(feature = "tracing")]
         {
-            // `info_span!` checks the level filter first and evaluates the
-            // fields only when the span is enabled.
+            use tracing::level_filters::{LevelFilter, STATIC_MAX_LEVEL};
+            // The same first test as `info_span!`'s, made here so that a
+            // disabled call keeps only a null pointer.
+            let enabled = STATIC_MAX_LEVEL >= LevelFilter::INFO && LevelFilter::current() >= LevelFilter::INFO;
+            Spans { enabled: if enabled { Self::start_enabled(site, policy) } else { None } }
+        }
+        #[cfg(not(feature = "tracing"))]
+        Spans {}
+    }
+
+    #[cfg(feature = "tracing")]
+    #[cold]
+    #[inline(never)]
+    fn start_enabled(site: &CallSite, policy: &RetryPolicy) -> Option<Box<Enabled>> {
+        {
             let call = tracing::info_span!(
                 "retry",
                 otel.name = site.function(),
@@ -75,10 +96,9 @@ impl Spans {
                 otel.status_code = tracing::field::Empty,
                 error.type = tracing::field::Empty,
             );
-            Spans { call, attempt: tracing::Span::none() }
+            // A subscriber that does not want it (a per-target filter) leaves it disabled.
+            (!call.is_disabled()).then(|| Box::new(Enabled { call, attempt: tracing::Span::none() }))
         }
-        #[cfg(not(feature = "tracing"))]
-        Spans {}
     }
 
     /// Whether anything is recorded: a constant `false` without the feature.
@@ -86,7 +106,7 @@ impl Spans {
     #[cfg_attr(debug_assertions, inline)]
     fn enabled(&self) -> bool {
         #[cfg(feature = "tracing")]
-        return !self.call.is_disabled();
+        return self.enabled.is_some();
         #[cfg(not(feature = "tracing"))]
         false
     }
@@ -96,8 +116,8 @@ impl Spans {
     #[cfg_attr(debug_assertions, inline)]
     pub(crate) fn in_attempt<R>(&mut self, number: u32, body: impl FnOnce() -> R) -> R {
         #[cfg(feature = "tracing")]
-        if self.enabled() {
-            return self.new_attempt(number).in_scope(body);
+        if let Some(enabled) = &mut self.enabled {
+            return enabled.new_attempt(number).in_scope(body);
         }
         body()
     }
@@ -107,7 +127,10 @@ impl Spans {
     #[cfg_attr(not(debug_assertions), inline(always))]
     #[cfg_attr(debug_assertions, inline)]
     pub(crate) fn instrument<F: Future>(&mut self, number: u32, attempt: F) -> tracing::instrument::Instrumented<F> {
-        let span = if self.enabled() { self.new_attempt(number) } else { tracing::Span::none() };
+        let span = match &mut self.enabled {
+            Some(enabled) => enabled.new_attempt(number),
+            None => tracing::Span::none(),
+        };
         tracing::Instrument::instrument(attempt, span)
     }
 
@@ -117,8 +140,10 @@ impl Spans {
     pub(crate) fn instrument<F: Future>(&mut self, number: u32, attempt: F) -> F {
         attempt
     }
+}
 
-    #[cfg(feature = "tracing")]
+#[cfg(feature = "tracing")]
+impl Enabled {
     #[cold]
     #[inline(never)]
     fn new_attempt(&mut self, number: u32) -> tracing::Span {
@@ -135,7 +160,10 @@ impl Spans {
         self.attempt = attempt.clone();
         attempt
     }
+}
 
+#[cfg_attr(not(feature = "tracing"), allow(unused_variables, clippy::unused_self))]
+impl Spans {
     /// The attempt succeeded: the call ends after `attempts` attempts.
     #[cfg_attr(not(debug_assertions), inline(always))]
     #[cfg_attr(debug_assertions, inline)]
@@ -174,8 +202,8 @@ impl Spans {
         attempts: u32,
     ) {
         #[cfg(feature = "tracing")]
-        {
-            let attempt = &self.attempt;
+        if let Some(enabled) = &self.enabled {
+            let attempt = &enabled.attempt;
             attempt.record("otel.status_code", "ERROR");
             attempt.record("otel.status_description", tracing::field::display(error));
             attempt.record("error.type", error_type);
@@ -203,8 +231,8 @@ impl Spans {
     #[inline(never)]
     fn ended(&self, outcome: Outcome, attempts: u32, error_type: Option<&'static str>) {
         #[cfg(feature = "tracing")]
-        {
-            let call = &self.call;
+        if let Some(enabled) = &self.enabled {
+            let call = &enabled.call;
             call.record("retry.attempts", attempts);
             call.record("retry.outcome", outcome.name());
             if outcome != Outcome::Success {

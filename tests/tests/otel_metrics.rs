@@ -185,3 +185,106 @@ fn a_call_cancelled_while_sleeping_exports_the_attempts_it_made() {
     assert_eq!(counter(&metrics, "retry.attempts", function, None), Some(2));
     assert_eq!(counter(&metrics, "retry.failures", function, Some("cancelled")), Some(1));
 }
+
+/// The points of the gauge `name` whose attribute `key` is `value`, as
+/// (`retry.circuit.state` or none, value) pairs.
+fn gauge(metrics: &ResourceMetrics, name: &str, key: &str, value: &str) -> Vec<(Option<String>, f64)> {
+    let Some(metric) = find(metrics, name) else { return Vec::new() };
+    let points: Vec<(Vec<KeyValue>, f64)> = match metric.data() {
+        AggregatedMetrics::U64(MetricData::Gauge(gauge)) => gauge
+            .data_points()
+            .map(|p| {
+                #[allow(clippy::cast_precision_loss, reason = "0 or 1")]
+                let v = p.value() as f64;
+                (p.attributes().cloned().collect(), v)
+            })
+            .collect(),
+        AggregatedMetrics::F64(MetricData::Gauge(gauge)) => {
+            gauge.data_points().map(|p| (p.attributes().cloned().collect(), p.value())).collect()
+        }
+        _ => panic!("{name} is not a gauge"),
+    };
+    points
+        .into_iter()
+        .filter(|(attributes, _)| attribute(attributes.iter(), key).as_deref() == Some(value))
+        .map(|(attributes, v)| (attribute(attributes.iter(), "retry.circuit.state"), v))
+        .collect()
+}
+
+/// The counter `name`'s points whose attribute `key` is `value`, summed
+/// by the attributes `by`.
+fn counted(metrics: &ResourceMetrics, name: &str, key: &str, value: &str, by: &[&str]) -> Vec<(Vec<String>, u64)> {
+    let Some(metric) = find(metrics, name) else { return Vec::new() };
+    let AggregatedMetrics::U64(MetricData::Sum(sum)) = metric.data() else { panic!("{name} is not a u64 sum") };
+    let mut points: Vec<(Vec<String>, u64)> = sum
+        .data_points()
+        .filter(|p| attribute(p.attributes(), key).as_deref() == Some(value))
+        .map(|p| (by.iter().map(|b| attribute(p.attributes(), b).unwrap_or_default()).collect(), p.value()))
+        .collect();
+    points.sort();
+    points
+}
+
+static TRIPPING: retry_runtime::CircuitBreaker =
+    retry_runtime::CircuitBreaker::new().failure_threshold(2).cool_down(std::time::Duration::from_secs(600));
+
+#[retry(max = 1, breaker = TRIPPING)]
+fn tripping(fail: bool) -> Result<u32, Refused> {
+    if fail { Err(Refused::Down) } else { Ok(1) }
+}
+
+#[test]
+fn a_breaker_exports_its_state_its_transitions_and_its_calls_by_state_and_result() {
+    LazyLock::force(&SDK);
+    assert!(tripping(false).is_ok());
+    assert!(matches!(tripping(true), Err(Refused::Down)));
+    assert!(matches!(tripping(true), Err(Refused::Down)), "the second failure opens the breaker");
+    assert!(matches!(tripping(false), Err(Refused::Open)));
+    let metrics = exported();
+
+    let mut state = gauge(&metrics, "retry.circuit_breaker.state", "retry.breaker", "TRIPPING");
+    state.sort_by(|a, b| a.0.cmp(&b.0));
+    let expected = [("closed", 0.0), ("half_open", 0.0), ("open", 1.0)].map(|(s, v)| (Some(s.to_owned()), v));
+    assert_eq!(state, expected);
+    let transitions =
+        counted(&metrics, "retry.circuit_breaker.transitions", "retry.breaker", "TRIPPING", &["retry.circuit.state"]);
+    assert_eq!(transitions, [(vec!["open".to_owned()], 1)]);
+    let calls = counted(
+        &metrics,
+        "retry.circuit_breaker.calls",
+        "retry.breaker",
+        "TRIPPING",
+        &["retry.circuit.state", "retry.result"],
+    );
+    let expected = [("closed", "failure", 2), ("closed", "success", 1), ("open", "refused", 1)]
+        .map(|(s, r, n)| (vec![s.to_owned(), r.to_owned()], n));
+    assert_eq!(calls, expected);
+    let Some(metric) = find(&metrics, "retry.circuit_breaker.calls") else { panic!("no calls") };
+    assert_eq!(metric.unit(), "{call}");
+}
+
+/// Two tokens to spend (ratio 0: calls earn none), and no floor.
+static SMALL_BUDGET: retry_runtime::RetryBudget =
+    retry_runtime::RetryBudget::new().capacity(2).ratio(0.0).min_retries_per_second(0);
+
+#[retry(max = 4, base = "1ms", budget = SMALL_BUDGET)]
+fn on_a_small_budget() -> Result<u32, String> {
+    Err("down".to_owned())
+}
+
+#[test]
+fn a_budget_exports_its_balance_and_its_refusals() {
+    LazyLock::force(&SDK);
+    let _sleeps = SleepRecorder::install();
+    assert!(on_a_small_budget().is_err());
+    let metrics = exported();
+    let function = "otel_metrics::on_a_small_budget";
+    assert_eq!(counter(&metrics, "retry.budget.refusals", function, None), Some(1));
+    assert_eq!(counter(&metrics, "retry.failures", function, Some("budget_refused")), Some(1));
+    let balance = gauge(&metrics, "retry.budget.balance", "retry.function", function);
+    let [(None, tokens)] = balance[..] else { panic!("one balance point: {balance:?}") };
+    assert!((tokens - SMALL_BUDGET.tokens()).abs() < 1e-9, "{tokens} exported, {} left", SMALL_BUDGET.tokens());
+    assert!(tokens < 2.0, "a token was spent: {tokens}");
+    let Some(metric) = find(&metrics, "retry.budget.balance") else { panic!("no balance") };
+    assert_eq!(metric.unit(), "{token}");
+}
