@@ -516,6 +516,7 @@ impl Drop for Call<'_> {
             state.abandoned(self.site, self.policy);
             self.spans.interrupted(Outcome::Cancelled, state.failures);
         }
+        self.spans.close();
     }
 }
 

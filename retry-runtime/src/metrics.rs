@@ -6,7 +6,7 @@
 //! | `retry.successes` | counter | `{call}` | `retry.function` |
 //! | `retry.failures` | counter | `{call}` | `retry.function`, `retry.outcome` (`exhausted`, `non_retryable`, `budget_refused`, `circuit_open` or `cancelled`) |
 //! | `retry.backoff_duration` | histogram | `s` | `retry.function` |
-//! | `retry.circuit_breaker.state` | gauge | `1` | `retry.breaker`, `retry.circuit.state` (`closed`, `open`, `half_open`): 1 for the state the breaker is in, 0 for the other two |
+//! | `retry.circuit_breaker.state` | gauge | `{state}` | `retry.breaker`, `retry.circuit.state` (`closed`, `open`, `half_open`): 1 for the state the breaker is in, 0 for the other two |
 //! | `retry.circuit_breaker.transitions` | counter | `{transition}` | `retry.breaker`, `retry.circuit.state` (the state entered) |
 //! | `retry.circuit_breaker.calls` | counter | `{call}` | `retry.breaker`, `retry.circuit.state` (`closed` or `half_open` when admitted, `open` when refused), `retry.result` (`success`, `failure` or `refused`) |
 //! | `retry.budget.balance` | gauge | `{token}` | `retry.function`: the tokens left after a retry withdrew one or the budget refused one |
@@ -97,7 +97,7 @@ fn instruments(meter: &Meter) -> Instruments {
         breaker_state: meter
             .u64_gauge("retry.circuit_breaker.state")
             .with_description("1 for the state each circuit breaker is in, 0 for the others")
-            .with_unit("1")
+            .with_unit("{state}")
             .build(),
         breaker_transitions: meter
             .u64_counter("retry.circuit_breaker.transitions")

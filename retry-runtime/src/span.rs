@@ -101,6 +101,18 @@ impl Spans {
         }
     }
 
+    /// Ends the spans, if any: called by the call's `Drop`, so that the
+    /// field's own drop glue, which then sees `None`, folds away instead of
+    /// being called on every call.
+    #[cfg_attr(not(debug_assertions), inline(always))]
+    #[cfg_attr(debug_assertions, inline)]
+    pub(crate) fn close(&mut self) {
+        #[cfg(feature = "tracing")]
+        if let Some(enabled) = self.enabled.take() {
+            close(enabled);
+        }
+    }
+
     /// Whether anything is recorded: a constant `false` without the feature.
     #[cfg_attr(not(debug_assertions), inline(always))]
     #[cfg_attr(debug_assertions, inline)]
@@ -117,7 +129,7 @@ impl Spans {
     pub(crate) fn in_attempt<R>(&mut self, number: u32, body: impl FnOnce() -> R) -> R {
         #[cfg(feature = "tracing")]
         if let Some(enabled) = &mut self.enabled {
-            return enabled.new_attempt(number).in_scope(body);
+            return in_span(enabled.new_attempt(number), body);
         }
         body()
     }
@@ -243,6 +255,24 @@ impl Spans {
             }
         }
     }
+}
+
+/// Runs `body` inside `span`, out of line: the span's handling (its drop
+/// glue, the unwinding path that ends it) then costs the disabled case's
+/// code nothing.
+#[cfg(feature = "tracing")]
+#[cold]
+#[inline(never)]
+fn in_span<R>(span: tracing::Span, body: impl FnOnce() -> R) -> R {
+    span.in_scope(body)
+}
+
+/// Drops the spans out of line: their drop glue is long.
+#[cfg(feature = "tracing")]
+#[cold]
+#[inline(never)]
+fn close(enabled: Box<Enabled>) {
+    drop(enabled);
 }
 
 /// The name spans give a classifier's answer.

@@ -288,3 +288,140 @@ fn a_budget_exports_its_balance_and_its_refusals() {
     let Some(metric) = find(&metrics, "retry.budget.balance") else { panic!("no balance") };
     assert_eq!(metric.unit(), "{token}");
 }
+
+// ------------------------------------------------------------- dashboard
+
+#[retry(max = 3, base = "1ms")]
+fn dashboard_retried(failures: &Cell<u32>) -> Result<u32, String> {
+    scripted(failures)
+}
+
+static DASHBOARD_BREAKER: retry_runtime::CircuitBreaker =
+    retry_runtime::CircuitBreaker::new().failure_threshold(1).cool_down(std::time::Duration::from_secs(600));
+
+#[retry(max = 2, base = "1ms", breaker = DASHBOARD_BREAKER)]
+fn dashboard_breaker() -> Result<u32, Refused> {
+    Err(Refused::Down)
+}
+
+static DASHBOARD_BUDGET: retry_runtime::RetryBudget =
+    retry_runtime::RetryBudget::new().capacity(1).ratio(0.0).min_retries_per_second(0);
+
+#[retry(max = 3, base = "1ms", budget = DASHBOARD_BUDGET)]
+fn dashboard_budget() -> Result<u32, String> {
+    Err("down".to_owned())
+}
+
+/// The names an OpenTelemetry collector's Prometheus exporter gives
+/// `metric`: dots to underscores, the unit's suffix (`s`: `_seconds`;
+/// annotations in braces: none), `_total` for counters, and a histogram's
+/// three series.
+fn prometheus_names(metric: &Metric) -> Vec<String> {
+    let mut base = metric.name().replace('.', "_");
+    match metric.unit() {
+        "s" => base.push_str("_seconds"),
+        unit if unit.is_empty() || unit.starts_with('{') => {}
+        unit => panic!("{}: the unit {unit} is not translated here", metric.name()),
+    }
+    match metric.data() {
+        AggregatedMetrics::U64(MetricData::Sum(_)) => vec![format!("{base}_total")],
+        AggregatedMetrics::F64(MetricData::Histogram(_)) => {
+            ["bucket", "sum", "count"].map(|suffix| format!("{base}_{suffix}")).to_vec()
+        }
+        AggregatedMetrics::U64(MetricData::Gauge(_)) | AggregatedMetrics::F64(MetricData::Gauge(_)) => vec![base],
+        _ => panic!("{} has a kind not translated here", metric.name()),
+    }
+}
+
+/// Splits a PromQL expression into its `by (…)` label lists and the
+/// identifiers outside them.
+fn promql_names(expr: &str) -> (Vec<String>, Vec<String>) {
+    let (mut labels, mut names) = (Vec::new(), Vec::new());
+    let mut rest = expr;
+    while let Some(at) = rest.find("by (") {
+        let (before, after) = rest.split_at(at);
+        names.extend(identifiers(before));
+        let Some(end) = after.find(')') else { panic!("unclosed `by (` in {expr}") };
+        labels.extend(after["by (".len()..end].split(',').map(|label| label.trim().to_owned()));
+        rest = &after[end..];
+    }
+    names.extend(identifiers(rest));
+    (labels, names)
+}
+
+fn identifiers(text: &str) -> Vec<String> {
+    text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .filter(|word| word.starts_with("retry_"))
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn every_metric_and_label_the_dashboard_queries_is_one_the_library_exports() {
+    LazyLock::force(&SDK);
+    let _sleeps = SleepRecorder::install();
+    assert!(dashboard_retried(&Cell::new(1)).is_ok());
+    assert!(matches!(dashboard_breaker(), Err(Refused::Down)), "the first failure opens it; the retry is refused");
+    assert!(matches!(dashboard_breaker(), Err(Refused::Open)));
+    assert!(dashboard_budget().is_err());
+    let metrics = exported();
+    let all: Vec<&Metric> =
+        metrics.scope_metrics().flat_map(opentelemetry_sdk::metrics::data::ScopeMetrics::metrics).collect();
+    let exported_names: Vec<String> = all.iter().flat_map(|metric| prometheus_names(metric)).collect();
+    for name in [
+        "retry.attempts",
+        "retry.successes",
+        "retry.failures",
+        "retry.backoff_duration",
+        "retry.circuit_breaker.state",
+        "retry.circuit_breaker.transitions",
+        "retry.circuit_breaker.calls",
+        "retry.budget.balance",
+        "retry.budget.refusals",
+    ] {
+        assert!(all.iter().any(|metric| metric.name() == name), "{name} was not exported: {exported_names:?}");
+    }
+    let exported_labels: Vec<String> = all
+        .iter()
+        .flat_map(|metric| match metric.data() {
+            AggregatedMetrics::U64(MetricData::Sum(sum)) => sum
+                .data_points()
+                .flat_map(|p| p.attributes().map(|kv| kv.key.to_string()).collect::<Vec<_>>())
+                .collect(),
+            AggregatedMetrics::U64(MetricData::Gauge(gauge)) => gauge
+                .data_points()
+                .flat_map(|p| p.attributes().map(|kv| kv.key.to_string()).collect::<Vec<_>>())
+                .collect(),
+            _ => Vec::new(),
+        })
+        .map(|key| key.replace('.', "_"))
+        .collect();
+
+    let Ok(text) = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/grafana/retry.json")) else {
+        panic!("docs/grafana/retry.json is missing")
+    };
+    let Ok(dashboard) = serde_json::from_str::<serde_json::Value>(&text) else { panic!("the dashboard is not JSON") };
+    let Some(panels) = dashboard["panels"].as_array() else { panic!("the dashboard has no panels") };
+    let exprs: Vec<&str> = panels
+        .iter()
+        .flat_map(|panel| panel["targets"].as_array().into_iter().flatten())
+        .filter_map(|target| target["expr"].as_str())
+        .collect();
+    assert_eq!(exprs.len(), panels.len(), "one query per panel");
+    let mut queried = std::collections::BTreeSet::new();
+    for expr in exprs {
+        let (labels, names) = promql_names(expr);
+        assert!(!names.is_empty(), "{expr} queries no retry metric");
+        for name in names {
+            assert!(exported_names.contains(&name), "the dashboard queries {name}, not exported: {exported_names:?}");
+            queried.insert(name);
+        }
+        for label in labels {
+            assert!(label == "le" || exported_labels.contains(&label), "the dashboard groups by {label}, not exported");
+        }
+    }
+    // Every instrument is on the dashboard.
+    for metric in &all {
+        assert!(prometheus_names(metric).iter().any(|name| queried.contains(name)), "{} is on no panel", metric.name());
+    }
+}
