@@ -145,8 +145,8 @@ fn print_span(span: &SpanData, children: &HashMap<SpanId, Vec<&SpanData>>, first
     println!("{first}{}{status}  {}", span.name, fields.join(" "));
     let list = children.get(&span.span_context.span_id()).map_or(&[][..], Vec::as_slice);
     for (index, child) in list.iter().enumerate() {
-        let last = index + 1 == list.len();
-        let (branch, indent) = if last { ("└── ", "    ") } else { ("├── ", "│   ") };
+        let is_last = index + 1 == list.len();
+        let (branch, indent) = if is_last { ("└── ", "    ") } else { ("├── ", "│   ") };
         print_span(child, children, &format!("{rest}{branch}"), &format!("{rest}{indent}"));
     }
 }

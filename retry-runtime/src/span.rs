@@ -264,7 +264,8 @@ impl Spans {
 #[cold]
 #[inline(never)]
 fn in_span<R>(span: tracing::Span, body: impl FnOnce() -> R) -> R {
-    span.in_scope(body)
+    let _entered = span.entered();
+    body()
 }
 
 /// Drops the spans out of line: their drop glue is long.

@@ -333,7 +333,7 @@ fn prometheus_names(metric: &Metric) -> Vec<String> {
     }
 }
 
-/// Splits a PromQL expression into its `by (…)` label lists and the
+/// Splits a Prometheus query into its `by (…)` label lists and the
 /// identifiers outside them.
 fn promql_names(expr: &str) -> (Vec<String>, Vec<String>) {
     let (mut labels, mut names) = (Vec::new(), Vec::new());
