@@ -1,15 +1,22 @@
-//! One run, three views of the same retries: the statistics table, the
-//! `tracing` log lines, and the OpenTelemetry data points the SDK exports.
+//! One run, four views of the same retries: the statistics table, the
+//! `tracing` log lines, the OpenTelemetry data points the SDK exports, and
+//! the span tree of one retried call, as `tracing-opentelemetry` exports it.
 //!
 //! Run it with `cargo run -p examples --example observability`.
 
+use std::collections::HashMap;
 use std::io;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use opentelemetry::metrics::MeterProvider as _;
+use opentelemetry::trace::{SpanId, Status, TracerProvider as _};
 use opentelemetry_sdk::metrics::data::{AggregatedMetrics, MetricData, ResourceMetrics, ScopeMetrics};
 use opentelemetry_sdk::metrics::{InMemoryMetricExporter, PeriodicReader, SdkMeterProvider};
+use opentelemetry_sdk::trace::{InMemorySpanExporter, SdkTracerProvider, SpanData};
 use retry_runtime::{Stats, retry, stats};
+use tracing::Instrument as _;
+use tracing_subscriber::layer::SubscriberExt as _;
+use tracing_subscriber::util::SubscriberInitExt as _;
 
 /// One shared entry for everything that talks to the user service.
 static USER_SERVICE: Stats = Stats::new();
@@ -39,8 +46,14 @@ async fn rename(id: u64) -> Result<(), io::Error> {
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    // Logs: a real subscriber printing to stderr.
-    tracing_subscriber::fmt().without_time().with_target(false).init();
+    // Logs: a real subscriber printing to stderr. Spans: the same subscriber
+    // hands them to OpenTelemetry, whose exporter keeps them in memory.
+    let spans = InMemorySpanExporter::default();
+    let tracer_provider = SdkTracerProvider::builder().with_simple_exporter(spans.clone()).build();
+    tracing_subscriber::registry()
+        .with(tracing_subscriber::fmt::layer().without_time().with_target(false))
+        .with(tracing_opentelemetry::layer().with_tracer(tracer_provider.tracer("observability-example")))
+        .init();
 
     // Metrics: an SDK provider whose exporter keeps the data in memory. Any
     // exporter (OTLP, Prometheus) is set up the same way.
@@ -59,6 +72,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let _ = load(21).await; // gives up after 5 attempts
     let _ = avatar(7).await;
     let _ = rename(7).await;
+
+    // One request whose load meets two refused connections.
+    LOAD_FAILURES.store(2, Ordering::Relaxed);
+    load(42).instrument(tracing::info_span!("handle_request", user = 42)).await?;
+    tracer_provider.force_flush()?;
+    println!("\n== the span tree of handle_request (exported by tracing-opentelemetry)");
+    print_span_tree(&spans.get_finished_spans()?, "handle_request");
 
     println!("\n== retry_runtime::stats::snapshot()\n{}", stats::snapshot());
 
@@ -93,4 +113,40 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
     }
     Ok(())
+}
+
+/// Prints the trace whose root span is named `root`: each span with its
+/// status and the attributes the retry spans record.
+fn print_span_tree(spans: &[SpanData], root: &str) {
+    let mut children: HashMap<SpanId, Vec<&SpanData>> = HashMap::new();
+    for span in spans {
+        children.entry(span.parent_span_id).or_default().push(span);
+    }
+    for list in children.values_mut() {
+        list.sort_by_key(|span| span.start_time);
+    }
+    if let Some(root) = spans.iter().rev().find(|span| span.name == root) {
+        print_span(root, &children, "", "");
+    }
+}
+
+fn print_span(span: &SpanData, children: &HashMap<SpanId, Vec<&SpanData>>, first: &str, rest: &str) {
+    let status = match &span.status {
+        Status::Error { .. } => " [ERROR]",
+        Status::Ok => " [OK]",
+        Status::Unset => "",
+    };
+    let fields: Vec<String> = span
+        .attributes
+        .iter()
+        .filter(|kv| ["retry.", "error.", "user"].iter().any(|prefix| kv.key.as_str().starts_with(prefix)))
+        .map(|kv| format!("{}={}", kv.key, kv.value))
+        .collect();
+    println!("{first}{}{status}  {}", span.name, fields.join(" "));
+    let list = children.get(&span.span_context.span_id()).map_or(&[][..], Vec::as_slice);
+    for (index, child) in list.iter().enumerate() {
+        let is_last = index + 1 == list.len();
+        let (branch, indent) = if is_last { ("└── ", "    ") } else { ("├── ", "│   ") };
+        print_span(child, children, &format!("{rest}{branch}"), &format!("{rest}{indent}"));
+    }
 }

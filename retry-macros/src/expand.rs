@@ -42,7 +42,7 @@ pub(crate) fn retry(args: TokenStream, item: &TokenStream) -> TokenStream {
 ///     static __RETRY_SITE: CallSite = CallSite::inside(__retry_function, POLICY).with_stats(&__RETRY_STATS, None)…;
 ///     let mut __retry_call = Call::sync(&__RETRY_SITE, __RETRY_SITE.policy());
 ///     loop {
-///         let __retry_result = attempt::<R, _>(|| body);
+///         let __retry_result = __retry_call.attempt::<R, _>(|| body);
 ///         let __retry_delay = match __retry_call.step(&__RETRY_SITE, __RETRY_SITE.policy(), { __retry_result }, on, on_retry, describe) {
 ///             Step::Return(result) => return result,
 ///             Step::Sleep(delay) => delay,
@@ -442,7 +442,7 @@ fn attempt_context(args: &Args, names: &Names) -> (TokenStream, TokenStream) {
     let (origin, name) = (names.internal("__retry_origin"), &given.value);
     (
         quote_spanned!(*span=> let #origin = #call.origin();),
-        quote_spanned!(*span=> let #name: #private::Attempt = #call.attempt(#origin);),
+        quote_spanned!(*span=> let #name: #private::Attempt = #call.context(#origin);),
     )
 }
 
@@ -457,10 +457,12 @@ fn run_attempt(
 ) -> TokenStream {
     let Names { span, private, call, sleeper_at, sleeper, .. } = names;
     let span = *span;
+    // The attempt is run by the call (`Call::attempt`/`attempt_async`), which
+    // enters the attempt's span (feature `tracing`) around it.
     if flavor == Flavor::Sync {
-        return quote_spanned!(span=> #private::attempt::<#output_type, _>(|| #block));
+        return quote_spanned!(span=> #call.attempt::<#output_type, _>(|| #block));
     }
-    let attempt = quote_spanned!(span=> #private::attempt_async::<#output_type, _>(async #block));
+    let attempt = quote_spanned!(span=> #call.attempt_async::<#output_type, _>(async #block));
     // Located on `timeout` (or `config`, whose file may give one): a missing
     // `From<TimedOut>` is reported there.
     let limited = args.timeout.as_ref().map(|t| &t.key).or(args.config.as_ref().map(|c| &c.key));
@@ -469,7 +471,9 @@ fn run_attempt(
         let (private, output_type) = (respan(private.clone(), at), respan(output_type.to_token_stream(), at));
         let timed_out = quote_spanned!(at=> <#output_type as #private::RetryOutcome>::timed_out);
         let sleeper_ref = quote_spanned!(*sleeper_at=> &#sleeper);
-        quote_spanned!(at=> #call.within_timeout(#sleeper_ref, #attempt, #timed_out).await)
+        // Bound first: the attempt borrows the call only while it is made.
+        let bound = names.internal("__retry_attempt");
+        quote_spanned!(at=> { let #bound = #attempt; #call.within_timeout(#sleeper_ref, #bound, #timed_out).await })
     } else {
         quote_spanned!(span=> #attempt.await)
     }

@@ -10,6 +10,11 @@
 //! Rows (`ours-attr` is `#[retry]` as written, statistics on by default;
 //! `ours-attr-stats-off` adds `stats = false`; `ours-attr-budget` adds a
 //! shared `RetryBudget` with statistics off; the closure API records none):
+//! - `happy/*/ours-attr-spans-off` (built with `--features tracing` only):
+//!   `ours-attr-stats-off` with the call and attempt spans compiled in, under
+//!   a global subscriber whose level filter (`WARN`) disables them: what the
+//!   spans cost a program that does not want them. That build installs the
+//!   subscriber for every row.
 //! - `happy/sync/*`, `happy/async/*`: the operation succeeds at once. Async
 //!   rows are polled to completion with a no-op waker, so no runtime is timed.
 //! - `retry/sync/*`: the operation fails [`FAILURES`] times, then succeeds,
@@ -99,6 +104,19 @@ async fn ours_attr_off_async(input: u64) -> Result<u64, Transient> {
     operation(input)
 }
 
+/// `ours_attr_off`, measured apart when the spans are compiled in (feature `tracing`).
+#[cfg(feature = "tracing")]
+#[retry(stats = false)]
+fn ours_attr_spans_off(input: u64) -> Result<u64, Transient> {
+    operation(input)
+}
+
+#[cfg(feature = "tracing")]
+#[retry(stats = false)]
+async fn ours_attr_spans_off_async(input: u64) -> Result<u64, Transient> {
+    operation(input)
+}
+
 #[retry(max = 4, base = "0ms", jitter = "none", stats = false)]
 fn ours_attr_zero_off(input: u64) -> Result<u64, Transient> {
     operation(input)
@@ -168,7 +186,8 @@ fn ok(result: Result<u64, impl std::fmt::Debug>) -> u64 {
 
 fn happy_rows() -> Vec<Row> {
     use backon::{BlockingRetryable, Retryable};
-    vec![
+    #[allow(unused_mut, reason = "pushed to with feature `tracing`")]
+    let mut rows: Vec<Row> = vec![
         ("happy/sync/direct", || ok(operation(black_box(7)))),
         ("happy/sync/ours-attr", || ok(ours_attr(black_box(7)))),
         ("happy/sync/ours-attr-stats-off", || ok(ours_attr_off(black_box(7)))),
@@ -186,7 +205,24 @@ fn happy_rows() -> Vec<Row> {
         ("happy/async/tokio-retry", || {
             ok(poll_now(tokio_retry::Retry::start(tokio_retry_exponential(), || async { operation(black_box(7)) })))
         }),
-    ]
+    ];
+    #[cfg(feature = "tracing")]
+    rows.extend([
+        ("happy/sync/ours-attr-spans-off", (|| ok(ours_attr_spans_off(black_box(7)))) as fn() -> u64),
+        ("happy/async/ours-attr-spans-off", || ok(poll_now(ours_attr_spans_off_async(black_box(7))))),
+    ]);
+    rows
+}
+
+/// A subscriber that wants only `WARN` and above: the call and attempt
+/// spans (`INFO`) are disabled, as in a program that logs only warnings.
+#[cfg(feature = "tracing")]
+fn disable_spans() {
+    use tracing_subscriber::layer::SubscriberExt as _;
+    let subscriber = tracing_subscriber::registry().with(tracing_subscriber::filter::LevelFilter::WARN);
+    if tracing::subscriber::set_global_default(subscriber).is_err() {
+        eprintln!("a global subscriber was already set");
+    }
 }
 
 fn retry_rows() -> Vec<Row> {
@@ -281,6 +317,8 @@ fn report_contention() {
 }
 
 fn main() {
+    #[cfg(feature = "tracing")]
+    disable_spans();
     let rows: Vec<Row> = happy_rows().into_iter().chain(retry_rows()).collect();
 
     // One row, n times, nothing else: the unit `scripts/callgrind.sh` differences.

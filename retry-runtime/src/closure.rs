@@ -105,9 +105,15 @@ impl<E> Notify<E> for Silent {
 pub trait Operation {
     /// What one attempt returns: a `Result`, or a future of one.
     type Output;
+    /// What an attempt is given: nothing, or its [`Attempt`].
+    type Context: Copy;
 
-    /// Runs the attempt `call` is at.
-    fn run(&mut self, call: &Call<'_>) -> Self::Output;
+    /// The context of the attempt `call` is at, made before the attempt
+    /// runs (inside its span).
+    fn context(&mut self, call: &Call<'_>) -> Self::Context;
+
+    /// Runs one attempt.
+    fn run(&mut self, context: Self::Context) -> Self::Output;
 }
 
 /// A closure retried without its attempt.
@@ -117,9 +123,13 @@ pub struct Plain<F>(F);
 
 impl<F: FnMut() -> R, R> Operation for Plain<F> {
     type Output = R;
+    type Context = ();
 
     #[inline]
-    fn run(&mut self, _: &Call<'_>) -> R {
+    fn context(&mut self, _: &Call<'_>) {}
+
+    #[inline]
+    fn run(&mut self, (): ()) -> R {
         (self.0)()
     }
 }
@@ -135,10 +145,15 @@ pub struct WithAttempt<F> {
 
 impl<F: FnMut(Attempt) -> R, R> Operation for WithAttempt<F> {
     type Output = R;
+    type Context = Attempt;
 
-    fn run(&mut self, call: &Call<'_>) -> R {
+    fn context(&mut self, call: &Call<'_>) -> Attempt {
         let origin = *self.origin.get_or_insert_with(|| call.origin());
-        (self.operation)(call.attempt(origin))
+        call.context(origin)
+    }
+
+    fn run(&mut self, attempt: Attempt) -> R {
+        (self.operation)(attempt)
     }
 }
 
@@ -414,7 +429,9 @@ where
         let site = CallSite::new(function, policy);
         let mut call = Call::sync(&site, site.policy());
         loop {
-            let result = operation.run(&call);
+            let context = operation.context(&call);
+            // Run by the call, which enters the attempt's span around it.
+            let result = call.attempt(|| operation.run(context));
             let step = call.step(
                 &site,
                 site.policy(),
@@ -570,7 +587,10 @@ where
                 &mut call,
                 &sleeper,
                 delay,
-                |call| operation.run(call),
+                |call| {
+                    let context = operation.context(call);
+                    operation.run(context)
+                },
                 // Moved in, not lent: a classifier or hook that is not
                 // `Sync` would otherwise make the call's future not `Send`.
                 move |e| classify.classify(e),
@@ -581,7 +601,8 @@ where
             .await
         } else {
             loop {
-                let result = operation.run(&call).await;
+                let context = operation.context(&call);
+                let result = call.attempt_async(operation.run(context)).await;
                 // Bound apart from the sleep: a result held across it would make
                 // the future non-`Send` for a non-`Send` error.
                 let delay = match call.step(

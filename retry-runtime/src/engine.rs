@@ -27,7 +27,7 @@ use std::fmt;
 use std::time::Duration;
 
 use crate::attempt::{Attempt, Origin};
-use crate::breaker::{CircuitBreaker, CircuitOpen, Permit};
+use crate::breaker::{CircuitBreaker, CircuitOpen, CircuitState, Permit};
 use crate::budget::{Paid, RetryBudget};
 use crate::clock::Timeline;
 use crate::describe::ErrorText;
@@ -39,6 +39,7 @@ use crate::policy::RetryPolicy;
 use crate::random::PerThread;
 use crate::schedule::Delays;
 use crate::sleep::{Sleeper, race};
+use crate::span::Spans;
 use crate::stats::Stats;
 use crate::timeout::TimedOut;
 use crate::verdict::{IntoVerdict, Verdict};
@@ -230,6 +231,9 @@ pub struct Call<'a> {
     /// Each attempt's time limit: the site's, or the call's own
     /// ([`Call::with_timeout`], a configuration's, taken once per call).
     timeout: Option<Duration>,
+    /// The call's span and its latest attempt's (feature `tracing`; see
+    /// `span.rs`). Kept out of `State`: spans are not `Copy`.
+    spans: Spans,
 }
 
 /// What a call changes as it goes: plain values, so that the optimiser
@@ -294,7 +298,7 @@ impl<'a> Call<'a> {
             timed_out: false,
             paid: Paid::default(),
         };
-        Call { site, policy, state, timeout: site.timeout }
+        Call { site, policy, state, timeout: site.timeout, spans: Spans::start(site, policy) }
     }
 
     /// Gives each attempt of this call its own time limit instead of the
@@ -335,7 +339,11 @@ impl<'a> Call<'a> {
             return Ok(());
         }
         let policy = self.policy;
-        self.apart(|state| state.admit_first(site, policy)).map_err(refused)
+        let admitted = self.apart(|state| state.admit_first(site, policy));
+        if admitted.is_err() {
+            self.spans.interrupted(Outcome::CircuitOpen, 0);
+        }
+        admitted.map_err(refused)
     }
 
     /// Decides what follows an attempt that returned `result`.
@@ -361,11 +369,14 @@ impl<'a> Call<'a> {
         self.debug_assert_same(site);
         let Some(error) = result.failure() else {
             self.succeeded(site, policy);
+            self.spans.succeeded(self.state.failures.saturating_add(1));
             return Step::Return(result);
         };
         let verdict = classify(error).into_verdict();
         let text = ErrorText(error, &describe);
-        let Some(delay) = self.failed(site, policy, verdict, &text) else {
+        let decided = self.failed(site, policy, verdict, &text);
+        self.spans.failed(std::any::type_name::<R::Error>(), &text, verdict, decided, self.state.failures);
+        let Ok(delay) = decided else {
             return Step::Return(result);
         };
         let attempt = self.state.failures;
@@ -404,7 +415,7 @@ impl<'a> Call<'a> {
     }
 
     /// The attempt failed with `verdict`: the delay before the next attempt,
-    /// paid for, or `None` when the call ends here. Decided inline: with the
+    /// paid for, or how the call ends here. Decided inline: with the
     /// site a constant, a call that has no deadline, budget or breaker to
     /// ask folds to a few tests.
     #[cfg_attr(not(debug_assertions), inline(always))]
@@ -419,7 +430,7 @@ impl<'a> Call<'a> {
         policy: &RetryPolicy,
         verdict: Verdict,
         error: &dyn fmt::Display,
-    ) -> Option<Duration> {
+    ) -> Result<Duration, Outcome> {
         let state = &mut self.state;
         state.failures = state.failures.saturating_add(1);
         // Budget: every failed attempt, before anything decides whether it
@@ -454,11 +465,11 @@ impl<'a> Call<'a> {
         match delay.and_then(|delay| self.allowed(site, policy, delay)) {
             Ok(delay) => {
                 self.state.phase = Phase::Notifying;
-                Some(delay)
+                Ok(delay)
             }
             Err(outcome) => {
                 self.state.end(site, policy, outcome, 1, error);
-                None
+                Err(outcome)
             }
         }
     }
@@ -493,6 +504,25 @@ impl<'a> Call<'a> {
             state.paid = paid;
         }
         Ok(delay)
+    }
+
+    /// Runs the next attempt of a sync body, inside its span (feature
+    /// `tracing`). The explicit return type `R` lets `?` and coercions in the
+    /// body see the function's declared return type.
+    #[cfg_attr(not(debug_assertions), inline(always))]
+    #[cfg_attr(debug_assertions, inline)]
+    pub fn attempt<R, F: FnOnce() -> R>(&mut self, body: F) -> R {
+        self.spans.in_attempt(self.state.failures.saturating_add(1), body)
+    }
+
+    /// The next attempt of an async body, typed with the function's return
+    /// type `R` (as [`Call::attempt`]), entering its span (feature
+    /// `tracing`) each time it is polled. It borrows nothing of the call, so
+    /// that [`Call::within_timeout`] can run it.
+    #[cfg_attr(not(debug_assertions), inline(always))]
+    #[cfg_attr(debug_assertions, inline)]
+    pub fn attempt_async<R, F: Future<Output = R>>(&mut self, body: F) -> impl Future<Output = R> + use<R, F> {
+        self.spans.instrument(self.state.failures.saturating_add(1), body)
     }
 
     /// Sleeps the thread for `delay` (nothing for zero).
@@ -632,7 +662,7 @@ impl<'a> Call<'a> {
         (self.site, self.policy)
     }
 
-    /// What the attempts of this call share, for [`Call::attempt`]: read
+    /// What the attempts of this call share, for [`Call::context`]: read
     /// only by a body that asks for its attempt (the clock, a random draw).
     #[must_use]
     pub fn origin(&self) -> Origin {
@@ -642,7 +672,7 @@ impl<'a> Call<'a> {
     /// The attempt about to run.
     #[inline]
     #[must_use]
-    pub fn attempt(&self, origin: Origin) -> Attempt {
+    pub fn context(&self, origin: Origin) -> Attempt {
         origin.attempt(self.state.failures.saturating_add(1), self.policy.max_attempts)
     }
 
@@ -659,7 +689,9 @@ impl Drop for Call<'_> {
         if self.state.phase != Phase::Finished {
             let mut state = self.state;
             state.abandoned(self.site, self.policy);
+            self.spans.interrupted(Outcome::Cancelled, state.failures);
         }
+        self.spans.close();
     }
 }
 
@@ -691,8 +723,14 @@ impl State {
         delay: Duration,
         error: &dyn fmt::Display,
     ) -> Duration {
-        let retried =
-            Retried { function: site.name, attempt: self.failures, max_attempts: policy.max_attempts, delay, error };
+        let retried = Retried {
+            function: site.name,
+            attempt: self.failures,
+            max_attempts: policy.max_attempts,
+            delay,
+            error,
+            budget: site.budget,
+        };
         observe::retried(site.stats(), &retried);
         let sleep = if crate::testing::intercept(delay) {
             self.deadline = self.deadline.map(|deadline| deadline.saturating_sub(delay));
@@ -715,6 +753,9 @@ impl State {
     #[inline(never)]
     fn breaker_answered(&mut self, site: &CallSite, failed: bool) {
         let (Some((breaker, name)), Some(permit)) = (site.breaker, self.permit.take()) else { return };
+        // For metrics (`retry.circuit_breaker.calls`): the state it was admitted in.
+        let admitted = if permit.is_trial() { CircuitState::HalfOpen } else { CircuitState::Closed };
+        observe::circuit_call(name, Some(admitted), failed);
         // Only a failure can open the breaker, the one change that dates itself.
         let now = if failed { self.timeline.now() } else { Duration::ZERO };
         if let Some(state) = breaker.record_at(permit, failed, now) {
@@ -746,8 +787,15 @@ impl State {
             Outcome::Success => self.failures.saturating_add(1),
             _ => self.failures,
         };
-        let ended =
-            Ended { function: site.name, outcome, attempts, max_attempts: policy.max_attempts, unrecorded, error };
+        let ended = Ended {
+            function: site.name,
+            outcome,
+            attempts,
+            max_attempts: policy.max_attempts,
+            unrecorded,
+            error,
+            budget: site.budget,
+        };
         observe::ended(site.stats(), &ended);
     }
 
@@ -783,11 +831,16 @@ impl State {
 /// open breaker does anyway.
 #[inline(never)]
 fn ask_breaker(site: &CallSite, timeline: Timeline) -> Option<Result<Permit, CircuitOpen>> {
-    let (breaker, _) = site.breaker?;
+    let (breaker, name) = site.breaker?;
     // A named breaker is listed (`breaker::status`) the first time it is asked.
     breaker.register();
     let now = if breaker.is_open() { timeline.now() } else { Duration::ZERO };
-    Some(breaker.acquire_at(now))
+    let permit = breaker.acquire_at(now);
+    // For metrics (`retry.circuit_breaker.calls`): a refusal.
+    if permit.is_err() {
+        observe::circuit_call(name, None, false);
+    }
+    Some(permit)
 }
 
 /// Runs one attempt of a sync body. The explicit return type `R` lets `?`

@@ -386,7 +386,7 @@
 //!         .with_stats(&__RETRY_STATS, None);              // everything constant, written once
 //!     let mut call = Call::sync(&__RETRY_SITE, __RETRY_SITE.policy());
 //!     loop {
-//!         let result = attempt::<Result<Row, DbError>, _>(|| { /* body */ });
+//!         let result = call.attempt::<Result<Row, DbError>, _>(|| { /* body */ });
 //!         let delay = match call.step(&__RETRY_SITE, __RETRY_SITE.policy(), result, is_transient, on_retry, describe) {
 //!             Step::Return(result) => return result,
 //!             Step::Sleep(delay) => delay,
@@ -546,6 +546,7 @@ mod random;
 pub mod reqwest_middleware;
 mod schedule;
 pub mod sleep;
+mod span;
 pub mod stats;
 pub mod testing;
 mod timeout;

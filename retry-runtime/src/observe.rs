@@ -40,7 +40,7 @@ pub(crate) fn retried(stats: Option<&Stats>, retried: &Retried<'_>) {
 fn report_retried(retried: &Retried<'_>) {
     #[cfg(feature = "tracing")]
     {
-        let Retried { function, attempt, max_attempts, delay, error } = *retried;
+        let Retried { function, attempt, max_attempts, delay, error, .. } = *retried;
         let function = function.get();
         tracing::warn!(
             retry.function = function,
@@ -54,7 +54,7 @@ fn report_retried(retried: &Retried<'_>) {
         );
     }
     #[cfg(feature = "opentelemetry")]
-    crate::metrics::retrying(retried.function.get(), retried.delay);
+    crate::metrics::retrying(retried.function.get(), retried.delay, retried.budget);
 }
 
 /// The call ended: its statistics inline (a few relaxed adds, with the
@@ -106,7 +106,7 @@ fn report_ended(ended: &Ended<'_>) {
         }
     }
     #[cfg(feature = "opentelemetry")]
-    crate::metrics::ended(ended.function.get(), ended.outcome.name(), ended.unrecorded);
+    crate::metrics::ended(ended.function.get(), ended.outcome.name(), ended.unrecorded, ended.budget);
 }
 
 /// A hedged call of `function` started attempt `attempt` while the others
@@ -161,6 +161,8 @@ pub(crate) fn circuit_changed(
     if let (CircuitState::Open, Some(stats)) = (circuit, stats) {
         stats.record_circuit_opened();
     }
+    #[cfg(feature = "opentelemetry")]
+    crate::metrics::circuit_changed(breaker, circuit);
     #[cfg(feature = "tracing")]
     match circuit {
         CircuitState::Open => tracing::warn!(
@@ -178,4 +180,16 @@ pub(crate) fn circuit_changed(
             short_name(function),
         ),
     }
+}
+
+/// The circuit breaker `breaker` refused an attempt (`admitted` is `None`),
+/// or an attempt it admitted in state `admitted` ended, `failed` (a
+/// transient failure) or not. Only metrics count these (the breaker counts
+/// its own refusals).
+#[cold]
+#[inline(never)]
+#[cfg_attr(not(feature = "opentelemetry"), allow(unused_variables))]
+pub(crate) fn circuit_call(breaker: &'static str, admitted: Option<CircuitState>, failed: bool) {
+    #[cfg(feature = "opentelemetry")]
+    crate::metrics::circuit_call(breaker, admitted, failed);
 }

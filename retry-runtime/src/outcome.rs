@@ -53,6 +53,9 @@ pub(crate) struct Ended<'a> {
     pub(crate) unrecorded: u32,
     /// The last attempt's error, or why the call ended without one.
     pub(crate) error: &'a dyn fmt::Display,
+    /// The site's retry budget, for its metrics.
+    #[cfg_attr(not(feature = "opentelemetry"), allow(dead_code, reason = "read only by metrics"))]
+    pub(crate) budget: Option<&'static crate::budget::RetryBudget>,
 }
 
 /// A failed attempt that will be retried, as every sink sees it.
@@ -64,4 +67,7 @@ pub(crate) struct Retried<'a> {
     pub(crate) max_attempts: u32,
     pub(crate) delay: std::time::Duration,
     pub(crate) error: &'a dyn fmt::Display,
+    /// The site's retry budget, for its metrics.
+    #[cfg_attr(not(feature = "opentelemetry"), allow(dead_code, reason = "read only by metrics"))]
+    pub(crate) budget: Option<&'static crate::budget::RetryBudget>,
 }

@@ -101,3 +101,16 @@ fn recording_statistics_allocates_nothing_after_registration() {
     assert_eq!(after.first_try_successes - before.first_try_successes, 1);
     assert_eq!(after.retried_successes - before.retried_successes, 1);
 }
+
+/// Feature `tracing` is on in this crate: a subscriber whose level filter
+/// disables the call and attempt spans (`INFO`) costs a first-try success
+/// no allocation either.
+#[test]
+fn no_allocation_on_the_happy_path_when_a_level_filter_disables_the_spans() {
+    let subscriber = tracing_subscriber::fmt().with_max_level(tracing::Level::WARN).with_writer(std::io::sink).finish();
+    tracing::subscriber::with_default(subscriber, || {
+        let _ = fails_first(&Cell::new(0));
+        let (result, allocations) = allocations_during(|| fails_first(&Cell::new(0)));
+        assert_eq!((result, allocations), (Ok(7), 0));
+    });
+}
