@@ -583,7 +583,10 @@ where
         let site = CallSite::new(function, policy);
         let mut call = Call::asynchronous(&site, site.policy(), &sleeper);
         let result = if let Some((delay, timed_out)) = hedge.hedge() {
-            crate::hedge::hedged(
+            // Boxed: the driver's state would otherwise make every call's
+            // future as large as a hedged one, hedged or not (776 bytes
+            // against 240); a hedged call allocates for its copies anyway.
+            Box::pin(crate::hedge::hedged(
                 &mut call,
                 &sleeper,
                 delay,
@@ -597,7 +600,7 @@ where
                 move |event| notify.notify(event),
                 describe::by_type_name,
                 Some(timed_out),
-            )
+            ))
             .await
         } else {
             loop {
