@@ -693,26 +693,22 @@ impl Drop for Call<'_> {
         // (a test of the spans too) is not inlined where an unwinding
         // attempt drops the call, and a call dropped there by address is
         // kept in memory on the happy path too (feature `tracing`: its
-        // spans, even disabled, doubled a first-try success).
-        // A call that ended has ended its spans too (`Spans::succeeded`,
-        // `failed`, `interrupted`; `hedge_end`).
+        // spans, even disabled, doubled a first-try success). A call that
+        // ended has ended its spans (`Spans::succeeded`, `failed`,
+        // `interrupted`; `hedge_end`).
         if self.state.phase != Phase::Finished {
             dropped(self.state, self.site, self.policy, self.spans.take());
         }
     }
 }
 
-/// A call ends: a call dropped before it returned is recorded as
-/// cancelled, and its spans, if any, are ended.
+/// A call dropped before it returned: recorded as cancelled, and its
+/// spans, if any, ended.
 #[cold]
 #[inline(never)]
 fn dropped(mut state: State, site: &CallSite, policy: &RetryPolicy, spans: Spans) {
-    let mut cancelled_after = None;
-    if state.phase != Phase::Finished {
-        state.abandoned(site, policy);
-        cancelled_after = Some(state.failures);
-    }
-    spans.close(cancelled_after);
+    state.abandoned(site, policy);
+    spans.close(Some(state.failures));
 }
 
 impl State {
