@@ -368,8 +368,9 @@ impl<'a> Call<'a> {
     {
         self.debug_assert_same(site);
         let Some(error) = result.failure() else {
+            // Spans first: the call's drop ends them only if it did not end.
+            self.spans.succeeded(self.state.failures);
             self.succeeded(site, policy);
-            self.spans.succeeded(self.state.failures.saturating_add(1));
             return Step::Return(result);
         };
         let verdict = classify(error).into_verdict();
@@ -512,7 +513,7 @@ impl<'a> Call<'a> {
     #[cfg_attr(not(debug_assertions), inline(always))]
     #[cfg_attr(debug_assertions, inline)]
     pub fn attempt<R, F: FnOnce() -> R>(&mut self, body: F) -> R {
-        self.spans.in_attempt(self.state.failures.saturating_add(1), body)
+        self.spans.in_attempt(self.state.failures, body)
     }
 
     /// The next attempt of an async body, typed with the function's return
@@ -522,7 +523,7 @@ impl<'a> Call<'a> {
     #[cfg_attr(not(debug_assertions), inline(always))]
     #[cfg_attr(debug_assertions, inline)]
     pub fn attempt_async<R, F: Future<Output = R>>(&mut self, body: F) -> impl Future<Output = R> + use<R, F> {
-        self.spans.instrument(self.state.failures.saturating_add(1), body)
+        self.spans.instrument(self.state.failures, body)
     }
 
     /// Sleeps the thread for `delay` (nothing for zero).
@@ -636,6 +637,8 @@ impl<'a> Call<'a> {
         }
         // The first attempt is the one not counted as a retry.
         self.state.end(site, policy, outcome, 1, error);
+        // The call's drop ends the spans only of a call that did not end.
+        self.spans.take().close(None);
     }
 
     /// How long the next hedged attempt may run: the site's `timeout`, or
@@ -686,13 +689,26 @@ impl Drop for Call<'_> {
     #[cfg_attr(not(debug_assertions), inline(always))]
     #[cfg_attr(debug_assertions, inline)]
     fn drop(&mut self) {
+        // One test and one call out of line, given values: a longer drop
+        // (a test of the spans too) is not inlined where an unwinding
+        // attempt drops the call, and a call dropped there by address is
+        // kept in memory on the happy path too (feature `tracing`: its
+        // spans, even disabled, doubled a first-try success). A call that
+        // ended has ended its spans (`Spans::succeeded`, `failed`,
+        // `interrupted`; `hedge_end`).
         if self.state.phase != Phase::Finished {
-            let mut state = self.state;
-            state.abandoned(self.site, self.policy);
-            self.spans.interrupted(Outcome::Cancelled, state.failures);
+            dropped(self.state, self.site, self.policy, self.spans.take());
         }
-        self.spans.close();
     }
+}
+
+/// A call dropped before it returned: recorded as cancelled, and its
+/// spans, if any, ended.
+#[cold]
+#[inline(never)]
+fn dropped(mut state: State, site: &CallSite, policy: &RetryPolicy, spans: Spans) {
+    state.abandoned(site, policy);
+    spans.close(Some(state.failures));
 }
 
 impl State {

@@ -40,6 +40,8 @@
 //! `tracing` asks the subscriber whether it wants them.
 
 use std::fmt;
+#[cfg(feature = "tracing")]
+use std::mem::ManuallyDrop;
 use std::time::Duration;
 
 use crate::engine::CallSite;
@@ -49,10 +51,16 @@ use crate::verdict::Verdict;
 
 /// The spans of one call: `None` when the level filter disables them, and
 /// nothing at all without the `tracing` feature.
+///
+/// Ended by [`Spans::close`] (the call's `Drop`), never by drop glue of
+/// their own: with none, the call's drop stays small enough to be inlined
+/// where an unwinding attempt drops it. Called there out of line, it takes
+/// the call by address, and the call's state is then kept in memory on
+/// every path (twice the instructions of a first-try success).
 #[derive(Debug)]
 pub(crate) struct Spans {
     #[cfg(feature = "tracing")]
-    enabled: Option<Box<Enabled>>,
+    enabled: ManuallyDrop<Option<Box<Enabled>>>,
 }
 
 #[cfg(feature = "tracing")]
@@ -62,6 +70,11 @@ struct Enabled {
     /// The latest attempt's span, kept for what the step records on it.
     attempt: tracing::Span,
 }
+
+/// Without the feature, there are never spans to record.
+#[cfg(not(feature = "tracing"))]
+#[derive(Debug)]
+enum Enabled {}
 
 #[cfg_attr(not(feature = "tracing"), allow(unused_variables, clippy::unused_self))]
 impl Spans {
@@ -75,7 +88,7 @@ impl Spans {
             // The same first test as `info_span!`'s, made here so that a
             // disabled call keeps only a null pointer.
             let enabled = STATIC_MAX_LEVEL >= LevelFilter::INFO && LevelFilter::current() >= LevelFilter::INFO;
-            Spans { enabled: if enabled { Self::start_enabled(site, policy) } else { None } }
+            Spans { enabled: ManuallyDrop::new(if enabled { Self::start_enabled(site, policy) } else { None }) }
         }
         #[cfg(not(feature = "tracing"))]
         Spans {}
@@ -101,55 +114,93 @@ impl Spans {
         }
     }
 
-    /// Ends the spans, if any: called by the call's `Drop`, so that the
-    /// field's own drop glue, which then sees `None`, folds away instead of
-    /// being called on every call.
+    /// The spans, moved out (`self` keeps none) to be ended out of line by
+    /// [`Spans::close`].
     #[cfg_attr(not(debug_assertions), inline(always))]
     #[cfg_attr(debug_assertions, inline)]
-    pub(crate) fn close(&mut self) {
+    pub(crate) fn take(&mut self) -> Spans {
         #[cfg(feature = "tracing")]
-        if let Some(enabled) = self.enabled.take() {
-            close(enabled);
+        return Spans { enabled: ManuallyDrop::new(self.enabled.take()) };
+        #[cfg(not(feature = "tracing"))]
+        Spans {}
+    }
+
+    /// Ends the spans, if any: called once, by the call's `Drop` (the spans
+    /// have no drop glue of their own). `cancelled_after`: the attempts of
+    /// a call dropped before it returned.
+    #[cfg_attr(not(debug_assertions), inline(always))]
+    #[cfg_attr(debug_assertions, inline)]
+    pub(crate) fn close(self, cancelled_after: Option<u32>) {
+        #[cfg(feature = "tracing")]
+        if let Some(enabled) = ManuallyDrop::into_inner(self.enabled) {
+            close(enabled, cancelled_after);
         }
     }
 
-    /// Whether anything is recorded: a constant `false` without the feature.
+    /// The spans, if recorded: never without the feature.
+    ///
+    /// Everything out of line is handed this, the heap pointer's value, and
+    /// never `&self`: the address of a field of the `Call` passed to a
+    /// function not inlined, even on a path never taken, makes the optimiser
+    /// keep the whole call in memory (its state too, on the happy path).
     #[cfg_attr(not(debug_assertions), inline(always))]
     #[cfg_attr(debug_assertions, inline)]
-    fn enabled(&self) -> bool {
+    fn enabled(&self) -> Option<&Enabled> {
         #[cfg(feature = "tracing")]
-        return self.enabled.is_some();
+        return self.enabled.as_deref();
         #[cfg(not(feature = "tracing"))]
-        false
+        None
     }
 
-    /// Runs attempt `number` of a sync body inside its span.
+    /// The spans, moved out of the call: by value, for code out of line,
+    /// and dropped (ended) if that code unwinds.
     #[cfg_attr(not(debug_assertions), inline(always))]
     #[cfg_attr(debug_assertions, inline)]
-    pub(crate) fn in_attempt<R>(&mut self, number: u32, body: impl FnOnce() -> R) -> R {
+    fn take_enabled(&mut self) -> Option<Box<Enabled>> {
         #[cfg(feature = "tracing")]
-        if let Some(enabled) = &mut self.enabled {
-            return in_span(enabled.new_attempt(number), body);
+        return self.enabled.take();
+        #[cfg(not(feature = "tracing"))]
+        None
+    }
+
+    /// Runs the attempt after `failures` failed ones of a sync body inside
+    /// its span. (The attempt's number is counted out of line: on the happy
+    /// path it is not needed.)
+    #[cfg_attr(not(debug_assertions), inline(always))]
+    #[cfg_attr(debug_assertions, inline)]
+    pub(crate) fn in_attempt<R>(&mut self, failures: u32, body: impl FnOnce() -> R) -> R {
+        #[cfg(feature = "tracing")]
+        if let Some(enabled) = self.enabled.as_deref_mut() {
+            return in_span(enabled.new_attempt(failures), body);
         }
         body()
     }
 
-    /// Attempt `number` of an async body, entering its span at each poll.
+    /// The attempt after `failures` failed ones of an async body, entering
+    /// its span at each poll.
     #[cfg(feature = "tracing")]
     #[cfg_attr(not(debug_assertions), inline(always))]
     #[cfg_attr(debug_assertions, inline)]
-    pub(crate) fn instrument<F: Future>(&mut self, number: u32, attempt: F) -> tracing::instrument::Instrumented<F> {
-        let span = match &mut self.enabled {
-            Some(enabled) => enabled.new_attempt(number),
-            None => tracing::Span::none(),
-        };
-        tracing::Instrument::instrument(attempt, span)
+    pub(crate) fn instrument<F: Future>(
+        &mut self,
+        failures: u32,
+        attempt: F,
+    ) -> impl Future<Output = F::Output> + use<F> {
+        let span = self.enabled.as_deref_mut().map(|enabled| enabled.new_attempt(failures));
+        // Not `Instrumented` with a disabled span: its poll, drop and moves
+        // of the span cost a disabled call some fifty instructions.
+        async move {
+            match span {
+                Some(span) => tracing::Instrument::instrument(attempt, span).await,
+                None => attempt.await,
+            }
+        }
     }
 
-    /// Attempt `number` of an async body (no spans without the feature).
+    /// An attempt of an async body (no spans without the feature).
     #[cfg(not(feature = "tracing"))]
     #[inline]
-    pub(crate) fn instrument<F: Future>(&mut self, number: u32, attempt: F) -> F {
+    pub(crate) fn instrument<F: Future>(&mut self, failures: u32, attempt: F) -> F {
         attempt
     }
 }
@@ -158,7 +209,8 @@ impl Spans {
 impl Enabled {
     #[cold]
     #[inline(never)]
-    fn new_attempt(&mut self, number: u32) -> tracing::Span {
+    fn new_attempt(&mut self, failures: u32) -> tracing::Span {
+        let number = failures.saturating_add(1);
         let attempt = tracing::info_span!(
             parent: &self.call,
             "retry.attempt",
@@ -176,12 +228,16 @@ impl Enabled {
 
 #[cfg_attr(not(feature = "tracing"), allow(unused_variables, clippy::unused_self))]
 impl Spans {
-    /// The attempt succeeded: the call ends after `attempts` attempts.
+    // The call ends, and its spans with it, in each of the three below:
+    // the call's `Drop` looks at the spans only for a call that did not end
+    // (see there).
+
+    /// The attempt after `failures` failed ones succeeded: the call ends.
     #[cfg_attr(not(debug_assertions), inline(always))]
     #[cfg_attr(debug_assertions, inline)]
-    pub(crate) fn succeeded(&self, attempts: u32) {
-        if self.enabled() {
-            self.ended(Outcome::Success, attempts, None);
+    pub(crate) fn succeeded(&mut self, failures: u32) {
+        if let Some(enabled) = self.take_enabled() {
+            end(enabled, Outcome::Success, failures.saturating_add(1), None);
         }
     }
 
@@ -191,18 +247,37 @@ impl Spans {
     #[cfg_attr(not(debug_assertions), inline(always))]
     #[cfg_attr(debug_assertions, inline)]
     pub(crate) fn failed(
-        &self,
+        &mut self,
         error_type: &'static str,
         error: &dyn fmt::Display,
         verdict: Verdict,
         decided: Result<Duration, Outcome>,
         attempts: u32,
     ) {
-        if self.enabled() {
-            self.record_failure(error_type, error, verdict, decided, attempts);
+        if decided.is_ok() {
+            if let Some(enabled) = self.enabled() {
+                enabled.record_failure(error_type, error, verdict, decided, attempts);
+            }
+        // Taken out before `error` is written: they are ended even if that panics.
+        } else if let Some(enabled) = self.take_enabled() {
+            last_failure(enabled, error_type, error, verdict, decided, attempts);
         }
     }
 
+    /// The call ended before an attempt's result decided it: refused by the
+    /// breaker (`attempts` 0) or dropped.
+    #[cfg_attr(not(debug_assertions), inline(always))]
+    #[cfg_attr(debug_assertions, inline)]
+    pub(crate) fn interrupted(&mut self, outcome: Outcome, attempts: u32) {
+        if let Some(enabled) = self.take_enabled() {
+            end(enabled, outcome, attempts, None);
+        }
+    }
+}
+
+/// What a call whose spans are recorded does out of line.
+#[cfg_attr(not(feature = "tracing"), allow(unused_variables, clippy::unused_self))]
+impl Enabled {
     #[cold]
     #[inline(never)]
     fn record_failure(
@@ -214,8 +289,8 @@ impl Spans {
         attempts: u32,
     ) {
         #[cfg(feature = "tracing")]
-        if let Some(enabled) = &self.enabled {
-            let attempt = &enabled.attempt;
+        {
+            let attempt = &self.attempt;
             attempt.record("otel.status_code", "ERROR");
             attempt.record("otel.status_description", tracing::field::display(error));
             attempt.record("error.type", error_type);
@@ -229,22 +304,12 @@ impl Spans {
         }
     }
 
-    /// The call ended before an attempt's result decided it: refused by the
-    /// breaker (`attempts` 0) or dropped.
-    #[cfg_attr(not(debug_assertions), inline(always))]
-    #[cfg_attr(debug_assertions, inline)]
-    pub(crate) fn interrupted(&self, outcome: Outcome, attempts: u32) {
-        if self.enabled() {
-            self.ended(outcome, attempts, None);
-        }
-    }
-
     #[cold]
     #[inline(never)]
     fn ended(&self, outcome: Outcome, attempts: u32, error_type: Option<&'static str>) {
         #[cfg(feature = "tracing")]
-        if let Some(enabled) = &self.enabled {
-            let call = &enabled.call;
+        {
+            let call = &self.call;
             call.record("retry.attempts", attempts);
             call.record("retry.outcome", outcome.name());
             if outcome != Outcome::Success {
@@ -268,11 +333,37 @@ fn in_span<R>(span: tracing::Span, body: impl FnOnce() -> R) -> R {
     body()
 }
 
-/// Drops the spans out of line: their drop glue is long.
+/// Ends the spans out of line: their drop glue is long.
 #[cfg(feature = "tracing")]
 #[cold]
 #[inline(never)]
-fn close(enabled: Box<Enabled>) {
+fn close(enabled: Box<Enabled>, cancelled_after: Option<u32>) {
+    if let Some(attempts) = cancelled_after {
+        enabled.ended(Outcome::Cancelled, attempts, None);
+    }
+    drop(enabled);
+}
+
+/// Records how the call ended and ends its spans.
+#[cold]
+#[inline(never)]
+fn end(enabled: Box<Enabled>, outcome: Outcome, attempts: u32, error_type: Option<&'static str>) {
+    enabled.ended(outcome, attempts, error_type);
+    drop(enabled);
+}
+
+/// Records the failure that ended the call and ends its spans.
+#[cold]
+#[inline(never)]
+fn last_failure(
+    enabled: Box<Enabled>,
+    error_type: &'static str,
+    error: &dyn fmt::Display,
+    verdict: Verdict,
+    decided: Result<Duration, Outcome>,
+    attempts: u32,
+) {
+    enabled.record_failure(error_type, error, verdict, decided, attempts);
     drop(enabled);
 }
 
