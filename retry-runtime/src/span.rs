@@ -103,7 +103,8 @@ impl Spans {
                 "retry",
                 otel.name = site.function(),
                 retry.function = site.function(),
-                retry.max_attempts = policy.max_attempts,
+                // Numbers as `i64`: tracing-opentelemetry exports a `u64` as text.
+                retry.max_attempts = i64::from(policy.max_attempts),
                 retry.attempts = tracing::field::Empty,
                 retry.outcome = tracing::field::Empty,
                 otel.status_code = tracing::field::Empty,
@@ -214,7 +215,7 @@ impl Enabled {
         let attempt = tracing::info_span!(
             parent: &self.call,
             "retry.attempt",
-            retry.attempt = number,
+            retry.attempt = i64::from(number),
             otel.status_code = tracing::field::Empty,
             otel.status_description = tracing::field::Empty,
             error.type = tracing::field::Empty,
@@ -297,7 +298,7 @@ impl Enabled {
             attempt.record("retry.verdict", verdict_name(verdict));
             match decided {
                 Ok(delay) => {
-                    attempt.record("retry.delay_ms", u64::try_from(delay.as_millis()).unwrap_or(u64::MAX));
+                    attempt.record("retry.delay_ms", i64::try_from(delay.as_millis()).unwrap_or(i64::MAX));
                 }
                 Err(outcome) => self.ended(outcome, attempts, Some(error_type)),
             }
@@ -310,7 +311,7 @@ impl Enabled {
         #[cfg(feature = "tracing")]
         {
             let call = &self.call;
-            call.record("retry.attempts", attempts);
+            call.record("retry.attempts", i64::from(attempts));
             call.record("retry.outcome", outcome.name());
             if outcome != Outcome::Success {
                 call.record("otel.status_code", "ERROR");
