@@ -859,15 +859,9 @@ fn ask_breaker(site: &CallSite, timeline: Timeline) -> Option<Result<Permit, Cir
     Some(permit)
 }
 
-/// Runs one attempt of a sync body. The explicit return type `R` lets `?`
-/// and coercions in the body see the function's declared return type.
-#[inline]
-pub fn attempt<R, F: FnOnce() -> R>(body: F) -> R {
-    body()
-}
-
-/// Types one attempt of an async body with the function's return type `R`,
-/// for the same reason as [`attempt`].
+/// Types one attempt of a hedged async body with the function's return type
+/// `R`: the explicit type lets `?` and coercions in the body see the
+/// function's declared return type.
 #[inline]
 pub fn attempt_async<R, F: Future<Output = R>>(body: F) -> F {
     body

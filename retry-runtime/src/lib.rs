@@ -565,7 +565,7 @@ pub mod __private {
     #[cfg(feature = "config")]
     pub use crate::config::resolve as resolve_config;
     pub use crate::describe::{Describe, DescribeAny, DescribeDebug, DescribeDisplay};
-    pub use crate::engine::{Call, CallSite, RetryOutcome, Step, attempt, attempt_async};
+    pub use crate::engine::{Call, CallSite, RetryOutcome, Step, attempt_async};
     pub use crate::fallback::{fallback, fallback_async};
     pub use crate::hedge::{hedged, hedged_argument, within as hedged_within};
     pub use crate::jitter::Jitter;
