@@ -592,8 +592,9 @@ impl<'a> Call<'a> {
     // While hedging, `failures` counts the attempts started after the first,
     // so that `attempt` numbers them and a dropped call counts them all.
 
-    /// A hedged call begins: it earns its share of the budget once, as a
-    /// retried call does, and takes the first attempt's permit, if any.
+    /// A hedged call begins: a proportional budget takes its one deposit per
+    /// call (the gRPC and AWS modes hear only what the copies pay), and the
+    /// first attempt's permit, if any, is taken.
     pub(crate) fn hedge_begin(&mut self) -> Option<Permit> {
         if let Some(budget) = self.site.budget {
             budget.hedged_call_started();
@@ -641,8 +642,9 @@ impl<'a> Call<'a> {
         self.spans.take().close(None);
     }
 
-    /// How long the next hedged attempt may run: the site's `timeout`, or
-    /// less when the deadline is nearer; `None` for no limit.
+    /// How long the next hedged attempt may run: the call's `timeout` (the
+    /// site's, or a configuration's), or less when the deadline is nearer;
+    /// `None` for no limit.
     pub fn attempt_limit(&self) -> Option<Duration> {
         match (self.timeout, self.state.time_left()) {
             (Some(timeout), Some(left)) => Some(timeout.min(left)),
